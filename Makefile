@@ -1,0 +1,38 @@
+# Two commands for a new user: `make book` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# nbgrader calls tools such as alembic from the PATH; the course's own tools come first.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: book test lint bench clean venv
+
+venv: $(STAMP)
+
+# torch is installed first and pinned: 2.13.0 comes from the machine's local CPU wheel,
+# and installing it before anything else keeps every later resolver step from pulling CUDA builds.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -n -W --keep-going
+	@echo
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf _build exercises/release exercises/submitted exercises/autograded exercises/feedback exercises/gradebook.db

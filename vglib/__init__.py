@@ -1,0 +1,26 @@
+"""vglib: the code behind every demo of the course on vanishing and exploding gradients.
+
+The package has three layers, and data flows one way:
+
+* :mod:`vglib.compute` -- torch and numpy only: models, gradient measurement, theory, data.
+* :mod:`vglib.plots` -- matplotlib only: pure functions ``f(data, *, ax=None) -> Axes``.
+* :mod:`vglib.demos` -- parameters -> compute -> plot, shown live (ipywidgets), static
+  (HTML for the rendered book) or as a plain figure.
+
+Importing :mod:`vglib` itself imports none of them; each is loaded on first use, so
+``import vglib.compute`` never pulls in matplotlib or ipywidgets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__version__ = "0.1.0"
+__all__ = ["compute", "demos", "plots"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in __all__:
+        return importlib.import_module(f"vglib.{name}")
+    raise AttributeError(f"module 'vglib' has no attribute {name!r}")

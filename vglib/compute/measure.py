@@ -1,0 +1,194 @@
+"""Per-layer measurement of one forward/backward pass: where the gradient goes, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vglib._validate import check_choice, check_int, check_real
+from vglib.compute.models import MLP, SATURATING
+
+LOSSES = ("cross_entropy", "mse")
+
+
+@dataclass(frozen=True)
+class GradientFlow:
+    """What one forward/backward pass looked like, layer by layer (layer 1 is next to the input).
+
+    Every array has shape ``(num_layers,)`` unless noted.
+
+    Attributes
+    ----------
+    layer
+        Layer numbers ``1 .. num_layers``.
+    grad_norm
+        ``||dL/dh_l||``: Frobenius norm over the batch of the gradient reaching layer l's output.
+    weight_grad_norm
+        ``||dL/dW_l||``: Frobenius norm of the gradient of layer l's weight matrix.
+    act_mean, act_std
+        Mean and standard deviation of layer l's output over batch and units.
+    saturation
+        Share of (example, unit) pairs whose activation slope is below
+        ``saturation_threshold`` times the activation's largest slope. NaN for activations
+        that do not saturate (everything but sigmoid and tanh).
+    dead
+        Share of units whose activation slope is exactly zero on every example of the batch:
+        no gradient reaches their weights.
+    hist_edges
+        Common bin edges of the activation histograms, shape ``(bins + 1,)``.
+    hist_counts
+        Per-layer histogram of the outputs, shape ``(num_layers, bins)``.
+    loss
+        The loss of the pass.
+    activation
+        The network's activation name.
+    """
+
+    layer: np.ndarray
+    grad_norm: np.ndarray
+    weight_grad_norm: np.ndarray
+    act_mean: np.ndarray
+    act_std: np.ndarray
+    saturation: np.ndarray
+    dead: np.ndarray
+    hist_edges: np.ndarray
+    hist_counts: np.ndarray
+    loss: float
+    activation: str
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layer)
+
+    @property
+    def first_to_last(self) -> float:
+        """``||dL/dh_1|| / ||dL/dh_L||``: how much of the gradient survives the trip to layer 1."""
+        return float(self.grad_norm[0] / self.grad_norm[-1])
+
+
+def _check_batch(model: MLP, X: torch.Tensor, y: torch.Tensor) -> None:
+    if not isinstance(model, MLP):
+        raise ValueError(
+            f"model must be a vglib MLP from build_mlp(...), got {type(model).__name__}"
+        )
+    if not isinstance(X, torch.Tensor) or X.ndim != 2:
+        raise ValueError(f"X must be a 2-D tensor (batch, features), got {_describe(X)}")
+    if X.shape[1] != model.in_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features but the model expects {model.in_features}"
+        )
+    if not isinstance(y, torch.Tensor) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must be a tensor with one row per example of X ({X.shape[0]}), "
+                         f"got {_describe(y)}")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return repr(type(value).__name__)
+
+
+def loss_fn(out: torch.Tensor, y: torch.Tensor, loss: str | None = None) -> torch.Tensor:
+    """Mean cross-entropy for integer labels, mean squared error for real targets.
+
+    ``loss=None`` picks by ``y``'s dtype; otherwise one of :data:`LOSSES`.
+    """
+    if loss is None:
+        loss = "mse" if y.is_floating_point() else "cross_entropy"
+    check_choice("loss", loss, LOSSES)
+    if loss == "cross_entropy":
+        return F.cross_entropy(out, y)
+    return F.mse_loss(out, y.reshape(out.shape))
+
+
+def activation_slope(activation_module: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Elementwise derivative of the activation at ``z`` (any shape), computed by autograd."""
+    z = z.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (slope,) = torch.autograd.grad(activation_module(z).sum(), z)
+    return slope
+
+
+def measure_gradient_flow(
+    model: MLP,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss: str | None = None,
+    saturation_threshold: float = 0.1,
+    bins: int = 40,
+) -> GradientFlow:
+    """Run one forward and backward pass and measure every hidden layer.
+
+    The model is not changed: gradients are taken with ``torch.autograd.grad``, so no
+    ``.grad`` is left on its parameters. Batch norm layers use the model's current mode.
+
+    Parameters
+    ----------
+    model
+        A network from :func:`vglib.compute.build_mlp`.
+    X
+        Inputs, shape ``(batch, in_features)``.
+    y
+        Integer class labels, shape ``(batch,)``, or real targets, shape ``(batch, out)``.
+    loss
+        ``"cross_entropy"``, ``"mse"`` or ``None`` to pick by ``y``'s dtype.
+    saturation_threshold
+        A unit counts as saturated on an example when its slope is below this share of the
+        activation's largest slope (1/4 for sigmoid, 1 for tanh).
+    bins
+        Number of histogram bins.
+
+    Returns
+    -------
+    GradientFlow
+    """
+    _check_batch(model, X, y)
+    check_real("saturation_threshold", saturation_threshold, minimum=0.0, maximum=1.0)
+    check_int("bins", bins, minimum=1)
+    weights = [block.linear.weight for block in model.layers]
+    with torch.enable_grad():
+        out, pre, hidden = model.forward_with_hidden(X)
+        value = loss_fn(out, y, loss)
+        grads = torch.autograd.grad(value, [*weights, *hidden])
+    num_layers = len(model.layers)
+    weight_grads, hidden_grads = grads[:num_layers], grads[num_layers:]
+
+    saturation, dead = [], []
+    max_slope = {"sigmoid": 0.25, "tanh": 1.0}.get(model.activation)
+    for block, z in zip(model.layers, pre, strict=True):
+        slope = activation_slope(block.act, z)
+        dead.append((slope == 0).all(dim=0).float().mean().item())
+        if model.activation in SATURATING:
+            saturation.append((slope < saturation_threshold * max_slope).float().mean().item())
+        else:
+            saturation.append(float("nan"))
+
+    outputs = torch.stack([h.detach() for h in hidden])  # (num_layers, batch, width)
+    lo, hi = outputs.min().item(), outputs.max().item()
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
+    counts = np.stack(
+        [torch.histc(h.double(), bins=bins, min=lo, max=hi).numpy() for h in outputs]
+    )
+
+    def norms(tensors: tuple[torch.Tensor, ...]) -> np.ndarray:
+        return np.array([t.norm().item() for t in tensors])
+
+    return GradientFlow(
+        layer=np.arange(1, num_layers + 1),
+        grad_norm=norms(hidden_grads),
+        weight_grad_norm=norms(weight_grads),
+        act_mean=outputs.mean(dim=(1, 2)).numpy().astype(float),
+        act_std=outputs.std(dim=(1, 2)).numpy().astype(float),
+        saturation=np.array(saturation),
+        dead=np.array(dead),
+        hist_edges=edges.numpy(),
+        hist_counts=counts,
+        loss=value.item(),
+        activation=model.activation,
+    )
