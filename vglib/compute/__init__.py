@@ -31,7 +31,7 @@ from vglib.compute.theory import (
     mlp_mean_field,
     slope_curve,
 )
-from vglib.compute.train import OPTIMIZERS, TrainHistory, make_optimizer, train
+from vglib.compute.train import OPTIMIZERS, TrainHistory, accuracy, make_optimizer, train
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +44,7 @@ __all__ = [
     "GradientFlow",
     "MeanField",
     "TrainHistory",
+    "accuracy",
     "activation_slope",
     "build_mlp",
     "init_linear_",

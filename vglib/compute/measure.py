@@ -91,6 +91,20 @@ def _describe(value: object) -> str:
     return repr(type(value).__name__)
 
 
+def _histograms(outputs: torch.Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer histograms over common edges; non-finite values (a diverged net) are left out."""
+    finite = outputs[torch.isfinite(outputs)]
+    lo, hi = (finite.min().item(), finite.max().item()) if finite.numel() else (0.0, 1.0)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    counts = np.stack([
+        torch.histc(h[torch.isfinite(h)].double(), bins=bins, min=lo, max=hi).numpy()
+        for h in outputs
+    ])
+    return edges, counts
+
+
 def loss_fn(out: torch.Tensor, y: torch.Tensor, loss: str | None = None) -> torch.Tensor:
     """Mean cross-entropy for integer labels, mean squared error for real targets.
 
@@ -168,13 +182,7 @@ def measure_gradient_flow(
             saturation.append(float("nan"))
 
     outputs = torch.stack([h.detach() for h in hidden])  # (num_layers, batch, width)
-    lo, hi = outputs.min().item(), outputs.max().item()
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
-    counts = np.stack(
-        [torch.histc(h.double(), bins=bins, min=lo, max=hi).numpy() for h in outputs]
-    )
+    edges, counts = _histograms(outputs, bins)
 
     def norms(tensors: tuple[torch.Tensor, ...]) -> np.ndarray:
         return np.array([t.norm().item() for t in tensors])
@@ -187,7 +195,7 @@ def measure_gradient_flow(
         act_std=outputs.std(dim=(1, 2)).numpy().astype(float),
         saturation=np.array(saturation),
         dead=np.array(dead),
-        hist_edges=edges.numpy(),
+        hist_edges=edges,
         hist_counts=counts,
         loss=value.item(),
         activation=model.activation,

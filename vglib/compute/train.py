@@ -113,15 +113,17 @@ def train(
             records["weight_grad_norm"].append(
                 [block.linear.weight.grad.norm().item() for block in model.layers]
             )
-            records["accuracy"].append(_accuracy(model, X, y) if classify else float("nan"))
+            records["accuracy"].append(accuracy(model, X, y) if classify else float("nan"))
             running = []
         opt.step()
     return TrainHistory(**{key: np.asarray(val, dtype=float) for key, val in records.items()})
 
 
 @torch.no_grad()
-def _accuracy(model: MLP, X: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of ``X`` classified as ``y``, in evaluation mode; the model's mode is restored."""
+    was_training = model.training
     model.eval()
     acc = (model(X).argmax(dim=1) == y).float().mean().item()
-    model.train()
+    model.train(was_training)
     return acc
