@@ -1,0 +1,70 @@
+"""The real `jupyter-book build -n -W --keep-going`, then what a reader gets in the HTML."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from book_pages import ROOT, toc_files
+from bs4 import BeautifulSoup
+from conftest import BIN, tool_env
+
+
+@pytest.fixture(scope="module")
+def html_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run(
+        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
+         "-n", "-W", "--keep-going"],
+        capture_output=True, text=True, env=tool_env(), timeout=1200,
+    )
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+def _pages(html_dir):
+    return {name: BeautifulSoup((html_dir / f"{name}.html").read_text(), "html.parser")
+            for name in toc_files()}
+
+
+@pytest.mark.slow
+def test_every_toc_page_is_built_without_error_output(html_dir):
+    for name, soup in _pages(html_dir).items():
+        text = soup.get_text()
+        assert "Traceback" not in text, name
+        assert not soup.select(".output.stderr, .output.traceback"), f"{name}: stderr in page"
+        assert "{glue" not in text, f"{name}: a glue reference was not resolved"
+        assert all(img.get("alt") for img in soup.select("main img")), f"{name}: image without alt"
+
+
+@pytest.mark.slow
+def test_static_demos_are_explorable_without_a_kernel(html_dir):
+    demos = 0
+    for name, soup in _pages(html_dir).items():
+        assert "application/vnd.jupyter.widget-view+json" not in str(soup), name
+        for demo in soup.select("div.vg-demo"):
+            demos += 1
+            data = json.loads(demo.select_one("script.vg-data").string)
+            controls = demo.select("[data-param]")
+            assert controls and not any(c.has_attr("disabled") for c in controls)
+            main = controls[0]
+            assert main.name == "input" and int(main["max"]) >= 4, "main parameter must be scrubbable"
+            assert len(data["frames"]) > int(main["max"]), f"{name}: too few frames"
+            grid = 1
+            for param in data["params"]:
+                grid *= len(param["labels"])
+            assert len(data["index"]) == grid, f"{name}: a grid point has no frame"
+    assert demos >= 2
+
+
+@pytest.mark.slow
+def test_computed_tables_citations_and_navigation(html_dir):
+    pages = _pages(html_dir)
+    chapter = pages["chapters/saturating_activations"]
+    assert len(chapter.select("main table")) >= 2, "computed Markdown tables must render as tables"
+    assert "Glorot" in pages["references"].get_text()
+    assert chapter.select("main a[href*='references.html#id']") or chapter.select("a.reference.internal")
+    index = (html_dir / "intro.html").read_text()
+    for name in toc_files()[1:]:  # the root page is the one being read
+        assert f"{name}.html" in index, f"{name} missing from the navigation"
