@@ -31,7 +31,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if STRICT and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
-        report.longrepr = f"skipped under VGLIB_STRICT=1 (CI), which counts as a failure: {report.longrepr}"
+        report.longrepr = (
+            f"skipped under VGLIB_STRICT=1 (CI), which counts as a failure: {report.longrepr}"
+        )
 
 
 @pytest.fixture(scope="session")

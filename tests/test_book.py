@@ -15,17 +15,30 @@ from conftest import BIN, tool_env
 def html_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     proc = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
-         "-n", "-W", "--keep-going"],
-        capture_output=True, text=True, env=tool_env(), timeout=1200,
+        [
+            str(BIN / "jupyter-book"),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(out),
+            "-n",
+            "-W",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=1200,
     )
     assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return out / "_build" / "html"
 
 
 def _pages(html_dir):
-    return {name: BeautifulSoup((html_dir / f"{name}.html").read_text(), "html.parser")
-            for name in toc_files()}
+    return {
+        name: BeautifulSoup((html_dir / f"{name}.html").read_text(), "html.parser")
+        for name in toc_files()
+    }
 
 
 @pytest.mark.slow
@@ -49,7 +62,9 @@ def test_static_demos_are_explorable_without_a_kernel(html_dir):
             controls = demo.select("[data-param]")
             assert controls and not any(c.has_attr("disabled") for c in controls)
             main = controls[0]
-            assert main.name == "input" and int(main["max"]) >= 4, "main parameter must be scrubbable"
+            assert main.name == "input" and int(main["max"]) >= 4, (
+                "main parameter must be scrubbable"
+            )
             assert len(data["frames"]) > int(main["max"]), f"{name}: too few frames"
             grid = 1
             for param in data["params"]:
@@ -64,7 +79,9 @@ def test_computed_tables_citations_and_navigation(html_dir):
     chapter = pages["chapters/saturating_activations"]
     assert len(chapter.select("main table")) >= 2, "computed Markdown tables must render as tables"
     assert "Glorot" in pages["references"].get_text()
-    assert chapter.select("main a[href*='references.html#id']") or chapter.select("a.reference.internal")
+    assert chapter.select("main a[href*='references.html#id']") or chapter.select(
+        "a.reference.internal"
+    )
     index = (html_dir / "intro.html").read_text()
     for name in toc_files()[1:]:  # the root page is the one being read
         assert f"{name}.html" in index, f"{name} missing from the navigation"

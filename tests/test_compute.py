@@ -23,8 +23,11 @@ def _spirals(n: int = 256):
 # -- layering -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("module", "forbidden"),
-    [("vglib.compute", ("matplotlib", "ipywidgets")), ("vglib.plots", ("torch", "ipywidgets")),
-     ("vglib", ("torch", "matplotlib", "ipywidgets"))],
+    [
+        ("vglib.compute", ("matplotlib", "ipywidgets")),
+        ("vglib.plots", ("torch", "ipywidgets")),
+        ("vglib", ("torch", "matplotlib", "ipywidgets")),
+    ],
 )
 def test_layers_import_only_what_they_may(module, forbidden):
     code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
@@ -66,7 +69,9 @@ def test_batch_norm_and_residual_options():
 def _reference_init(init: str, seed: int, **kw) -> MLP:
     """Apply torch.nn.init directly, in the same order build_mlp draws its random numbers."""
     torch_init = {
-        "standard": lambda w: nn.init.uniform_(w, -1 / math.sqrt(w.shape[1]), 1 / math.sqrt(w.shape[1])),
+        "standard": lambda w: nn.init.uniform_(
+            w, -1 / math.sqrt(w.shape[1]), 1 / math.sqrt(w.shape[1])
+        ),
         "normal": lambda w: nn.init.normal_(w, 0.0, 0.3),
         "xavier": lambda w: nn.init.xavier_uniform_(w, gain=1.0),
         "he": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
@@ -126,8 +131,9 @@ def test_measure_matches_autograd_backward(activation, options):
     for h in hidden:
         h.retain_grad()
     nn.functional.cross_entropy(out, y).backward()
-    assert_close(flow.weight_grad_norm,
-                 np.array([b.linear.weight.grad.norm().item() for b in model.layers]))
+    assert_close(
+        flow.weight_grad_norm, np.array([b.linear.weight.grad.norm().item() for b in model.layers])
+    )
     assert_close(flow.grad_norm, np.array([h.grad.norm().item() for h in hidden]))
     assert_close(flow.act_mean, np.array([h.mean().item() for h in hidden]), rtol=1e-5, atol=1e-6)
 
@@ -185,15 +191,18 @@ def test_mean_field_closed_forms():
     assert_close(lin.relative_grad_norms(), 0.5 ** (0.5 * np.arange(4, -1, -1)))
 
 
-@pytest.mark.parametrize(("activation", "init"), [("sigmoid", "default"), ("tanh", "xavier"),
-                                                  ("relu", "default"), ("tanh", "default")])
+@pytest.mark.parametrize(
+    ("activation", "init"),
+    [("sigmoid", "default"), ("tanh", "xavier"), ("relu", "default"), ("tanh", "default")],
+)
 def test_mean_field_predicts_measured_gradient_ratio(activation, init):
     X, y = _spirals(512)
     layers, width = 12, 256
     model = vc.build_mlp(2, 2, num_layers=layers, width=width, activation=activation, init=init)
     flow = vc.measure_gradient_flow(model, X, y)
-    field = vc.mlp_mean_field(activation, init, num_layers=layers, width=width, in_features=2,
-                              q_in=float((X**2).mean()))
+    field = vc.mlp_mean_field(
+        activation, init, num_layers=layers, width=width, in_features=2, q_in=float((X**2).mean())
+    )
     predicted = field.relative_grad_norms()[0]
     assert abs(math.log10(flow.first_to_last) - math.log10(predicted)) < 0.35
 
@@ -220,22 +229,36 @@ def test_teacher_regression_is_learnable_to_the_noise_floor():
 
 # -- bad arguments --------------------------------------------------------------------------
 BAD_CALLS = [
-    (lambda: vc.build_mlp(2, 2, num_layers=3, activation="sigmoidd"), r"activation='sigmoidd'.*'relu'"),
+    (
+        lambda: vc.build_mlp(2, 2, num_layers=3, activation="sigmoidd"),
+        r"activation='sigmoidd'.*'relu'",
+    ),
     (lambda: vc.build_mlp(2, 2, num_layers=0), r"num_layers must be at least 1"),
     (lambda: vc.build_mlp(2, 2, num_layers=3, init="kaiming"), r"init='kaiming'.*'he'"),
     (lambda: vc.build_mlp(2, 2, num_layers=3, init="normal"), r"needs a standard deviation"),
     (lambda: vc.build_mlp(2, 2, num_layers=3, init="he", std=0.1), r"std only applies"),
     (lambda: vc.build_mlp(2, 2, num_layers=2.5), r"num_layers must be a whole number"),
     (lambda: vc.build_mlp(2, 2, num_layers=3, bn_position="middle"), r"'before', 'after'"),
-    (lambda: vc.measure_gradient_flow(vc.build_mlp(3, 2, num_layers=2), *_spirals()),
-     r"X has 2 features but the model expects 3"),
+    (
+        lambda: vc.measure_gradient_flow(vc.build_mlp(3, 2, num_layers=2), *_spirals()),
+        r"X has 2 features but the model expects 3",
+    ),
     (lambda: vc.measure_gradient_flow(nn.Linear(2, 2), *_spirals()), r"must be a vglib MLP"),
-    (lambda: vc.measure_gradient_flow(vc.build_mlp(2, 2, num_layers=2), _spirals()[0], torch.zeros(3)),
-     r"one row per example"),
+    (
+        lambda: vc.measure_gradient_flow(
+            vc.build_mlp(2, 2, num_layers=2), _spirals()[0], torch.zeros(3)
+        ),
+        r"one row per example",
+    ),
     (lambda: vc.loss_fn(torch.zeros(2, 2), torch.zeros(2), "hinge"), r"'cross_entropy', 'mse'"),
-    (lambda: vc.train(vc.build_mlp(2, 2, num_layers=2), *_spirals(), optimizer="adamw"),
-     r"optimizer='adamw'.*'adam'"),
-    (lambda: vc.train(vc.build_mlp(2, 2, num_layers=2), *_spirals(), lr=-1.0), r"lr must be greater"),
+    (
+        lambda: vc.train(vc.build_mlp(2, 2, num_layers=2), *_spirals(), optimizer="adamw"),
+        r"optimizer='adamw'.*'adam'",
+    ),
+    (
+        lambda: vc.train(vc.build_mlp(2, 2, num_layers=2), *_spirals(), lr=-1.0),
+        r"lr must be greater",
+    ),
     (lambda: vc.make_spirals(100, n_classes=1), r"n_classes must be at least 2"),
     (lambda: vc.max_slope("softmax"), r"activation='softmax'"),
 ]

@@ -43,7 +43,9 @@ def _frames(html):
 def test_resolve_names_bad_parameters_and_values():
     with pytest.raises(ValueError, match=r"parameter of demo 'toy'='size'.*'scale', 'shape'"):
         TOY.resolve(size=2)
-    with pytest.raises(ValueError, match=r"scale=3 is not available in demo 'toy'; choose one of: 0.5, 1, 2"):
+    with pytest.raises(
+        ValueError, match=r"scale=3 is not available in demo 'toy'; choose one of: 0.5, 1, 2"
+    ):
         TOY.resolve(scale=3)
     assert TOY.resolve() == {"scale": 1.0, "shape": "line"}
 
@@ -112,7 +114,9 @@ def test_every_course_demo_responds_to_its_main_control(demo):
     other = next(v for v in main.options[::-1] if v != panel.values[main.name])
     panel.controls[main.name].value = other
     after = [line.get_ydata() for ax in panel.axes for line in ax.get_lines()]
-    assert any(len(a) != len(b) or not np.allclose(a, b) for a, b in zip(before, after, strict=False))
+    assert any(
+        len(a) != len(b) or not np.allclose(a, b) for a, b in zip(before, after, strict=False)
+    )
     assert panel.image.value != image and panel.caption.value != caption
     for param in demo.params[1:]:  # every other control changes the picture too
         value = next(v for v in param.options if v != panel.values[param.name])

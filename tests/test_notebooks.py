@@ -18,12 +18,18 @@ def test_notebook_executes_live(path, monkeypatch):
     monkeypatch.delenv("VGLIB_BOOK", raising=False)
     nb = jupytext.read(path)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     elapsed = time.perf_counter() - start
     print(f"{path.relative_to(ROOT)} executed in {elapsed:.1f} s")
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.output_type == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
     assert not errors
     shows = [c for c in nb.cells if c.cell_type == "code" and ".show(" in c.source]
     for cell in shows:  # a demo shown in a live kernel is a widget, with static HTML beside it

@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from vglib import plots  # noqa: E402
+from vglib import plots
 
 
 def _ax():
@@ -24,7 +24,7 @@ def _visible_lines(ax):
 def test_gradient_norms_draws_then_updates_in_place():
     ax = _ax()
     layer = np.arange(1, 6)
-    plots.gradient_norms(layer, 10.0 ** -layer, theory=10.0 ** -layer, ax=ax)
+    plots.gradient_norms(layer, 10.0**-layer, theory=10.0**-layer, ax=ax)
     lines = list(ax.get_lines())
     assert len(lines) == 2 and ax.get_yscale() == "log"
     plots.gradient_norms(np.arange(1, 4), np.array([1.0, 2.0, 3.0]), ax=ax)

@@ -20,7 +20,9 @@ def check_choice(name: str, value: Any, options: Iterable[str]) -> str:
     return value
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an int if it is a whole number within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be a whole number, got {value!r}")

@@ -78,7 +78,9 @@ def _refresh(ax: Axes, *, legend: bool = True) -> None:
     ax.relim(visible_only=True)
     ax.autoscale_view()
     if legend:
-        handles = [h for h in ax.get_lines() if h.get_visible() and not h.get_label().startswith("_")]
+        handles = [
+            h for h in ax.get_lines() if h.get_visible() and not h.get_label().startswith("_")
+        ]
         if handles:
             ax.legend(handles=handles, loc="best", fontsize="small", frameon=False)
 
@@ -119,8 +121,16 @@ def gradient_norms(
     if theory is not None:
         gid = f"{key}:theory"
         keep.add(gid)
-        _line(ax, gid, layer, theory, label="mean-field theory", color="black", linestyle=":",
-              linewidth=2)
+        _line(
+            ax,
+            gid,
+            layer,
+            theory,
+            label="mean-field theory",
+            color="black",
+            linestyle=":",
+            linewidth=2,
+        )
     _hide_others(ax, f"{key}:", keep)
     ax.set_yscale("log")
     # one label every few decades and no minor ticks: readable over 20 decades, and cheap to draw
@@ -171,8 +181,17 @@ def activation_histograms(
         baseline = float(len(rows) - 1 - row)
         patch = _find(ax, gid, StepPatch)
         if patch is None:
-            ax.stairs(heights + baseline, edges, baseline=baseline, fill=True, gid=gid,
-                      color=PALETTE[5], alpha=0.75, edgecolor="black", linewidth=0.6)
+            ax.stairs(
+                heights + baseline,
+                edges,
+                baseline=baseline,
+                fill=True,
+                gid=gid,
+                color=PALETTE[5],
+                alpha=0.75,
+                edgecolor="black",
+                linewidth=0.6,
+            )
         else:
             patch.set_data(heights + baseline, edges, baseline)
             patch.set_visible(True)
@@ -181,8 +200,16 @@ def activation_histograms(
             keep.add(text_gid)
             note = _find(ax, text_gid, Text)
             if note is None:
-                ax.text(1.0, baseline + 0.45, "", transform=ax.get_yaxis_transform(), gid=text_gid,
-                        ha="right", va="center", fontsize="x-small")
+                ax.text(
+                    1.0,
+                    baseline + 0.45,
+                    "",
+                    transform=ax.get_yaxis_transform(),
+                    gid=text_gid,
+                    ha="right",
+                    va="center",
+                    fontsize="x-small",
+                )
                 note = _find(ax, text_gid, Text)
             note.set_text(annotations[row])
             note.set_y(baseline + 0.45)
@@ -240,6 +267,11 @@ def curves(
 
 def note(ax: Axes, text: str, *, key: str = "note") -> Axes:
     """A short text in the lower-left corner of ``ax`` (drawn once, then updated)."""
-    _text(ax, key, text, fontsize="small",
-          bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
+    _text(
+        ax,
+        key,
+        text,
+        fontsize="small",
+        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"},
+    )
     return ax

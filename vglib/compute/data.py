@@ -10,7 +10,12 @@ from vglib._validate import check_int, check_real
 
 
 def make_spirals(
-    n_samples: int = 512, *, n_classes: int = 2, turns: float = 1.25, noise: float = 0.08, seed: int = 0
+    n_samples: int = 512,
+    *,
+    n_classes: int = 2,
+    turns: float = 1.25,
+    noise: float = 0.08,
+    seed: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Interleaved spirals in the plane, one arm per class.
 
@@ -78,8 +83,14 @@ def make_teacher_regression(
     check_real("noise", noise, minimum=0.0)
     gen = torch.Generator().manual_seed(check_int("seed", seed))
     teacher = build_mlp(
-        in_features, 1, num_layers=teacher_layers, width=teacher_width,
-        activation="tanh", init="xavier", gain=5 / 3, seed=seed + 1,
+        in_features,
+        1,
+        num_layers=teacher_layers,
+        width=teacher_width,
+        activation="tanh",
+        init="xavier",
+        gain=5 / 3,
+        seed=seed + 1,
     )
     X = torch.randn(n_samples, in_features, generator=gen)
     with torch.no_grad():

@@ -77,12 +77,11 @@ def _check_batch(model: MLP, X: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(X, torch.Tensor) or X.ndim != 2:
         raise ValueError(f"X must be a 2-D tensor (batch, features), got {_describe(X)}")
     if X.shape[1] != model.in_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the model expects {model.in_features}"
-        )
+        raise ValueError(f"X has {X.shape[1]} features but the model expects {model.in_features}")
     if not isinstance(y, torch.Tensor) or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must be a tensor with one row per example of X ({X.shape[0]}), "
-                         f"got {_describe(y)}")
+        raise ValueError(
+            f"y must be a tensor with one row per example of X ({X.shape[0]}), got {_describe(y)}"
+        )
 
 
 def _describe(value: object) -> str:
@@ -98,10 +97,12 @@ def _histograms(outputs: torch.Tensor, bins: int) -> tuple[np.ndarray, np.ndarra
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)
-    counts = np.stack([
-        torch.histc(h[torch.isfinite(h)].double(), bins=bins, min=lo, max=hi).numpy()
-        for h in outputs
-    ])
+    counts = np.stack(
+        [
+            torch.histc(h[torch.isfinite(h)].double(), bins=bins, min=lo, max=hi).numpy()
+            for h in outputs
+        ]
+    )
     return edges, counts
 
 

@@ -19,13 +19,17 @@ def slope_curve(activation: str, z: np.ndarray) -> np.ndarray:
     return activation_slope(module, zt).numpy()
 
 
-def max_slope(activation: str, *, lo: float = -10.0, hi: float = 10.0, points: int = 200_001) -> float:
+def max_slope(
+    activation: str, *, lo: float = -10.0, hi: float = 10.0, points: int = 200_001
+) -> float:
     """Largest derivative of ``activation`` on a fine grid over ``[lo, hi]`` (autograd, float64)."""
     check_choice("activation", activation, ACTIVATIONS)
     return float(slope_curve(activation, np.linspace(lo, hi, points)).max())
 
 
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(100)  # even: no node at z = 0, where ReLU-like slopes jump
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(
+    100
+)  # even: no node at z = 0, where ReLU-like slopes jump
 _WEIGHTS = _WEIGHTS / np.sqrt(2 * np.pi)  # now sum to 1: E[f(Z)] for Z ~ N(0, 1)
 
 
@@ -121,6 +125,11 @@ def mlp_mean_field(
     w2, b2 = weight_variance_scale(init, width, width, std=std, gain=gain)
     w2_first, b2_first = weight_variance_scale(init, in_features, width, std=std, gain=gain)
     return mean_field_profile(
-        activation, num_layers=num_layers, sigma_w2=w2, sigma_b2=b2, q_in=q_in,
-        sigma_w2_first=w2_first, sigma_b2_first=b2_first,
+        activation,
+        num_layers=num_layers,
+        sigma_w2=w2,
+        sigma_b2=b2,
+        q_in=q_in,
+        sigma_w2_first=w2_first,
+        sigma_b2_first=b2_first,
     )

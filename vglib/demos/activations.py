@@ -39,19 +39,38 @@ def flow_at_init(
     (plain networks only) is anchored at the measured norm of the last layer.
     """
     X, y = make_spirals(BATCH, seed=seed)
-    model = build_mlp(2, 2, num_layers=num_layers, width=width, activation=activation, init=init,
-                      std=std, batch_norm=batch_norm, residual=residual, seed=seed)
+    model = build_mlp(
+        2,
+        2,
+        num_layers=num_layers,
+        width=width,
+        activation=activation,
+        init=init,
+        std=std,
+        batch_norm=batch_norm,
+        residual=residual,
+        seed=seed,
+    )
     flow = measure_gradient_flow(model, X, y)
     theory = None
     if not (batch_norm or residual):
-        field = mlp_mean_field(activation, init, num_layers=num_layers, width=width, in_features=2,
-                               q_in=float((X**2).mean()), std=std)
+        field = mlp_mean_field(
+            activation,
+            init,
+            num_layers=num_layers,
+            width=width,
+            in_features=2,
+            q_in=float((X**2).mean()),
+            std=std,
+        )
         theory = field.relative_grad_norms() * flow.grad_norm[-1]
     return {"flow": flow, "theory": theory, "num_layers": num_layers}
 
 
 def _row_notes(flow) -> list[str]:
-    rows = np.unique(np.linspace(0, flow.num_layers - 1, min(6, flow.num_layers)).round().astype(int))
+    rows = np.unique(
+        np.linspace(0, flow.num_layers - 1, min(6, flow.num_layers)).round().astype(int)
+    )
     if flow.activation in SATURATING:
         return [f"saturated {100 * flow.saturation[i]:.0f}%" for i in rows]
     return [f"dead {100 * flow.dead[i]:.0f}%" for i in rows]
@@ -62,15 +81,18 @@ def _draw_lab(result: Mapping[str, Any], axes: Sequence[Axes], max_layers: int =
     plots.gradient_norms(flow.layer, flow.grad_norm, theory=result["theory"], ax=axes[0])
     axes[0].set_ylim(1e-30, 1e4)
     axes[0].set_xlim(0.5, max_layers + 0.5)
-    plots.activation_histograms(flow.hist_edges, flow.hist_counts, ax=axes[1],
-                                annotations=_row_notes(flow))
+    plots.activation_histograms(
+        flow.hist_edges, flow.hist_counts, ax=axes[1], annotations=_row_notes(flow)
+    )
     axes[1].set_title("layer outputs at initialization", fontsize="small")
 
 
 def _describe_lab(result: Mapping[str, Any], values: Mapping[str, Any]) -> str:
     flow, theory = result["flow"], result["theory"]
-    text = (f"{values['activation']} with {values['init']} init, {flow.num_layers} layers: the gradient "
-            f"reaching layer 1 is {flow.first_to_last:.1e} times the one at layer {flow.num_layers}")
+    text = (
+        f"{values['activation']} with {values['init']} init, {flow.num_layers} layers: the gradient "
+        f"reaching layer 1 is {flow.first_to_last:.1e} times the one at layer {flow.num_layers}"
+    )
     if theory is not None:
         text += f" (mean-field theory: {theory[0] / theory[-1]:.1e})"
     if flow.activation in SATURATING:
@@ -84,12 +106,25 @@ gradient_flow_lab = Demo(
     name="gradient_flow_lab",
     title="Gradient-flow lab: how much gradient reaches each layer at initialization",
     params=(
-        Slider("num_layers", tuple(range(2, 31)), 10, label="depth",
-               static=(2, 4, 6, 10, 15, 20, 25, 30)),
-        Choice("activation", ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu",
-                              "identity"), "sigmoid", static=("sigmoid", "tanh", "relu", "selu")),
-        Choice("init", ("default", "standard", "xavier", "he", "lecun", "orthogonal"), "default",
-               static=("default", "xavier", "he", "lecun")),
+        Slider(
+            "num_layers",
+            tuple(range(2, 31)),
+            10,
+            label="depth",
+            static=(2, 4, 6, 10, 15, 20, 25, 30),
+        ),
+        Choice(
+            "activation",
+            ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "identity"),
+            "sigmoid",
+            static=("sigmoid", "tanh", "relu", "selu"),
+        ),
+        Choice(
+            "init",
+            ("default", "standard", "xavier", "he", "lecun", "orthogonal"),
+            "default",
+            static=("default", "xavier", "he", "lecun"),
+        ),
     ),
     compute=lambda **v: flow_at_init(**v),
     draw=_draw_lab,
@@ -101,8 +136,9 @@ gradient_flow_lab = Demo(
 
 def _draw_saturation(result: Mapping[str, Any], axes: Sequence[Axes]) -> None:
     flow = result["flow"]
-    plots.activation_histograms(flow.hist_edges, flow.hist_counts, ax=axes[0],
-                                annotations=_row_notes(flow))
+    plots.activation_histograms(
+        flow.hist_edges, flow.hist_counts, ax=axes[0], annotations=_row_notes(flow)
+    )
     axes[0].set_title("layer outputs", fontsize="small")
     plots.gradient_norms(flow.layer, flow.grad_norm, theory=result["theory"], ax=axes[1])
     axes[1].set_ylim(1e-12, 1e2)
@@ -110,22 +146,29 @@ def _draw_saturation(result: Mapping[str, Any], axes: Sequence[Axes]) -> None:
 
 def _describe_saturation(result: Mapping[str, Any], values: Mapping[str, Any]) -> str:
     flow = result["flow"]
-    return (f"{values['activation']}, weights N(0, {values['std']:g}²): "
-            f"{100 * np.nanmean(flow.saturation):.0f}% of units saturated on average; "
-            f"the gradient at layer 1 is {flow.first_to_last:.1e} times the one at layer "
-            f"{flow.num_layers}.")
+    return (
+        f"{values['activation']}, weights N(0, {values['std']:g}²): "
+        f"{100 * np.nanmean(flow.saturation):.0f}% of units saturated on average; "
+        f"the gradient at layer 1 is {flow.first_to_last:.1e} times the one at layer "
+        f"{flow.num_layers}."
+    )
 
 
 saturation_explorer = Demo(
     name="saturation_explorer",
     title="Saturation: how the weight scale pushes sigmoid and tanh units into their flat tails",
     params=(
-        Slider("std", (0.01, 0.03, 0.05, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1.0), 0.125,
-               label="weight std"),
+        Slider(
+            "std",
+            (0.01, 0.03, 0.05, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1.0),
+            0.125,
+            label="weight std",
+        ),
         Choice("activation", ("tanh", "sigmoid"), "tanh"),
     ),
-    compute=lambda std, activation: flow_at_init(num_layers=10, activation=activation,
-                                                 init="normal", std=std),
+    compute=lambda std, activation: flow_at_init(
+        num_layers=10, activation=activation, init="normal", std=std
+    ),
     draw=_draw_saturation,
     describe=_describe_saturation,
     ncols=2,

@@ -88,7 +88,9 @@ def _check_param(name: str, options: Sequence[Any], default: Any, static: Sequen
     if not options:
         raise ValueError(f"parameter {name!r} needs at least one value")
     if default not in options:
-        raise ValueError(f"default {default!r} of {name!r} is not one of its values {list(options)}")
+        raise ValueError(
+            f"default {default!r} of {name!r} is not one of its values {list(options)}"
+        )
     for value in static or ():
         if value not in options:
             raise ValueError(f"static value {value!r} of {name!r} is not one of {list(options)}")
@@ -213,7 +215,9 @@ class Demo:
         """A live ipywidgets panel starting at ``values``."""
         return LivePanel(self, self.resolve(**values))
 
-    def static_html(self, *, full: bool = True, dpi: float = 72, colors: int = 48, **values: Any) -> str:
+    def static_html(
+        self, *, full: bool = True, dpi: float = 72, colors: int = 48, **values: Any
+    ) -> str:
         """A kernel-free HTML version.
 
         With ``full=True`` every combination of the parameters' static values is
@@ -239,23 +243,29 @@ class LivePanel:
         self.figure, self.axes = demo.new_figure()
         self.controls: dict[str, widgets.ValueWidget] = {}
         for p in demo.params:
-            common = {"value": self.values[p.name], "description": _label(p),
-                      "style": {"description_width": "initial"}}
+            common = {
+                "value": self.values[p.name],
+                "description": _label(p),
+                "style": {"description_width": "initial"},
+            }
             if isinstance(p, Slider):
                 control = widgets.SelectionSlider(
-                    options=[(_fmt(v), v) for v in p.values], continuous_update=True, **common)
+                    options=[(_fmt(v), v) for v in p.values], continuous_update=True, **common
+                )
             else:
                 control = widgets.Dropdown(options=list(p.options), **common)
             control.observe(self._on_change, names="value")
             self.controls[p.name] = control
         self.image = widgets.Image(format="png", layout={"max_width": "100%"})
         self.caption = widgets.HTML()
-        self.widget = widgets.VBox([
-            widgets.HTML(f"<b>{html.escape(demo.title)}</b>"),
-            widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}),
-            self.image,
-            self.caption,
-        ])
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(f"<b>{html.escape(demo.title)}</b>"),
+                widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}),
+                self.image,
+                self.caption,
+            ]
+        )
         self._syncing = False
         self.update()
 
@@ -271,7 +281,9 @@ class LivePanel:
         self.result = self.demo.result(**self.values)
         self.demo.draw(self.result, self.axes)
         self.image.value = render_png(self.figure, dpi=self.dpi)
-        self.caption.value = f"<small>{html.escape(self.demo.describe(self.result, self.values))}</small>"
+        self.caption.value = (
+            f"<small>{html.escape(self.demo.describe(self.result, self.values))}</small>"
+        )
 
     def _on_change(self, change: Mapping[str, Any]) -> None:
         if not self._syncing:
@@ -349,8 +361,12 @@ class _StaticRenderer:
         from tqdm.auto import tqdm
 
         combos = list(itertools.product(*(range(len(g)) for g in grids)))
-        for combo in tqdm(combos, desc=f"{demo.name}: static frames", leave=False,
-                          disable=book_mode() or len(combos) < 10):
+        for combo in tqdm(
+            combos,
+            desc=f"{demo.name}: static frames",
+            leave=False,
+            disable=book_mode() or len(combos) < 10,
+        ):
             values = {p.name: grid[i] for p, grid, i in zip(demo.params, grids, combo, strict=True)}
             result = demo.result(**values)
             demo.draw(result, axes)
@@ -366,8 +382,10 @@ class _StaticRenderer:
         digest = hashlib.sha1("".join(frames).encode()).hexdigest()[:10]
         uid = f"vg-{demo.name}-{digest}"
         data = {
-            "params": [{"name": p.name, "labels": [_fmt(v) for v in g]}
-                       for p, g in zip(demo.params, grids, strict=True)],
+            "params": [
+                {"name": p.name, "labels": [_fmt(v) for v in g]}
+                for p, g in zip(demo.params, grids, strict=True)
+            ],
             "index": index,
             "frames": frames,
             "alts": alts,
@@ -378,8 +396,13 @@ class _StaticRenderer:
             for p, g, s in zip(demo.params, grids, start, strict=True)
         )
         first = index[",".join(map(str, start))]
-        hint = "" if full else (
-            '<p class="vg-hint"><small>Run this notebook in Jupyter to use the controls.</small></p>')
+        hint = (
+            ""
+            if full
+            else (
+                '<p class="vg-hint"><small>Run this notebook in Jupyter to use the controls.</small></p>'
+            )
+        )
         payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
         return (
             f'<div class="vg-demo" id="{uid}" data-demo="{demo.name}" data-frames="{len(frames)}">\n'
@@ -410,5 +433,7 @@ class _StaticRenderer:
             f'<option value="{i}"{" selected" if i == start else ""}>{html.escape(_fmt(v))}</option>'
             for i, v in enumerate(grid)
         )
-        return (f'<span><label for="{cid}">{label}</label> '
-                f'<select id="{cid}" data-param="{p.name}"{disabled}>{options}</select></span>')
+        return (
+            f'<span><label for="{cid}">{label}</label> '
+            f'<select id="{cid}" data-param="{p.name}"{disabled}>{options}</select></span>'
+        )

@@ -1,0 +1,203 @@
+"""Find the parts of an nbgrader source notebook that must never reach a student.
+
+Two functions, used by the nbgrader tests and by the scan of the built book:
+
+* :func:`secret_snippets` lists distinctive lines of a source notebook that only the
+  instructor may see: solution regions (and solution cells without regions), hidden tests,
+  mark schemes, and the multiple-choice answer keys in clear (``q1 = "B"``).
+* :func:`find_leaks` says which of them occur in a text: a notebook file, an HTML page
+  (nbconvert's, nbgrader's feedback, the Jupyter Book), or plain text.
+
+Both sides are compared in a canonical form that survives rendering: HTML tags and entities,
+notebook JSON escapes, ANSI colour codes, Markdown emphasis and list markers, typographic
+quotes and dashes, and runs of whitespace are all normalized away.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+#: nbgrader's region delimiters (begin, end); a delimiter counts anywhere in a line.
+REGIONS = {
+    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
+    "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+    "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
+}
+
+#: Shorter lines (in canonical form) are too generic to mean anything, e.g. ``return s``.
+MIN_LENGTH = 20
+
+#: Lines that occur in every nbgrader notebook, secret or not.
+GENERIC = frozenset(
+    {
+        "raise NotImplementedError()",
+        "YOUR CODE HERE",
+        "YOUR ANSWER HERE",
+    }
+)
+
+#: A multiple-choice answer key such as ``q1 = "B"``: short, but the most secret line of all.
+_ANSWER_KEY = re.compile(r"""^\s*\w+\s*=\s*(["'])\s*[A-Za-z]\s*\1\s*$""")
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_TAG = re.compile(r"<[^>]*>")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_LINE_MARKER = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|>\s*|\d+[.)]\s+)+")
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u200b": "",
+    }
+)
+
+
+def _canon(text: str) -> str:
+    """The form in which snippets and texts are compared."""
+    text = _ANSI.sub("", text).translate(_TYPOGRAPHY)
+    text = _LINK.sub(r"\1", text)
+    lines = (_LINE_MARKER.sub("", line.strip()) for line in text.splitlines())
+    text = " ".join(lines).replace("*", "").replace("`", "")
+    text = re.sub(r"-{2,}", "-", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _split_regions(source: str) -> tuple[list[str], list[list[str]], bool]:
+    """Split a cell into public lines and secret regions; also say if it had a solution region."""
+    public: list[str] = []
+    regions: list[list[str]] = []
+    current: list[str] | None = None
+    end = ""
+    had_solution = False
+    for line in source.splitlines():
+        if current is None:
+            opened = [(kind, pair) for kind, pair in REGIONS.items() if pair[0] in line]
+            if opened:
+                kind, (_, end) = opened[0]
+                had_solution |= kind == "solution"
+                current = []
+            else:
+                public.append(line)
+        elif end in line:
+            regions.append(current)
+            current = None
+        else:
+            current.append(line)
+    if current is not None:  # an unterminated region: nbgrader refuses it, but stay safe
+        regions.append(current)
+    return public, regions, had_solution
+
+
+def _is_generic(canon_line: str) -> bool:
+    return canon_line in GENERIC or canon_line.strip("#= ") == ""
+
+
+def secret_snippets(source_notebook_path: str | Path) -> list[str]:
+    """Distinctive lines of ``source_notebook_path`` that only an instructor may see.
+
+    Returns stripped lines from solution regions (or from whole solution cells that have
+    no region, which nbgrader replaces entirely), hidden-test regions and mark-scheme
+    regions that are at least :data:`MIN_LENGTH` characters long in canonical form, plus
+    every answer key such as ``q1 = "B"`` whatever its length. A region none of whose lines
+    qualifies contributes its lines joined as one snippet. Lines that also occur in the
+    public part of the notebook (what the release shows) are left out, so that a snippet
+    found elsewhere is a real leak.
+    """
+    nb = json.loads(Path(source_notebook_path).read_text(encoding="utf-8"))
+    public: list[str] = []
+    regions: list[list[str]] = []
+    answer_keys: list[str] = []
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = _cell_source(cell)
+        cell_public, cell_regions, had_solution = _split_regions(source)
+        if meta.get("solution") and not had_solution:
+            # nbgrader replaces a solution cell without regions by its stub
+            cell_regions.append(cell_public)
+            cell_public = []
+        public.extend(cell_public)
+        regions.extend(cell_regions)
+        if meta.get("solution"):
+            solution_lines = [line for region in cell_regions for line in region]
+            answer_keys.extend(line.strip() for line in solution_lines if _ANSWER_KEY.match(line))
+    public_text = _canon("\n".join(public))
+
+    snippets: list[str] = []
+    seen: set[str] = set()
+
+    def add(snippet: str) -> bool:
+        canon = _canon(snippet)
+        if not canon or canon in seen or _is_generic(canon) or canon in public_text:
+            return False
+        seen.add(canon)
+        snippets.append(snippet)
+        return True
+
+    for key in answer_keys:
+        add(key)
+    for region in regions:
+        lines = [line.strip() for line in region if line.strip()]
+        added = [add(line) for line in lines if len(_canon(line)) >= MIN_LENGTH]
+        if not any(added) and len(lines) > 1:
+            block = "\n".join(lines)
+            if len(_canon(block)) >= MIN_LENGTH:
+                add(block)
+    return snippets
+
+
+def _notebook_text(text: str) -> str | None:
+    """Cell sources and outputs of a notebook given as JSON, or None if ``text`` is not one."""
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        nb = json.loads(stripped)
+    except ValueError:
+        return None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None
+    parts: list[str] = []
+    for cell in nb["cells"]:
+        parts.append(_cell_source(cell))
+        for output in cell.get("outputs", []):
+            for value in (output.get("text"), output.get("traceback"), output.get("evalue")):
+                if value:
+                    parts.append("".join(value) if isinstance(value, list) else str(value))
+            for value in output.get("data", {}).values():
+                parts.append("".join(value) if isinstance(value, list) else str(value))
+    return "\n".join(parts)
+
+
+def find_leaks(text: str, snippets: list[str]) -> list[str]:
+    """The snippets (from :func:`secret_snippets`) that occur in ``text``, in their order.
+
+    ``text`` may be a notebook file's JSON, an HTML page or plain text: each snippet is looked
+    for in the canonical form of the raw text, of the text with HTML tags removed and entities
+    decoded, and, for a notebook, of its cell sources and outputs.
+    """
+    views = [_canon(html.unescape(text)), _canon(html.unescape(_TAG.sub("", text)))]
+    notebook = _notebook_text(text)
+    if notebook is not None:
+        views.append(_canon(notebook))
+    found: list[str] = []
+    for snippet in snippets:
+        canon = _canon(snippet)
+        if canon and snippet not in found and any(canon in view for view in views):
+            found.append(snippet)
+    return found
