@@ -10,8 +10,8 @@ Run with ``make bench`` or ``python -m benchmarks [--repeat N]``.
 from __future__ import annotations
 
 import argparse
-import random
 import os
+import random
 import statistics
 import sys
 import time

@@ -27,7 +27,8 @@ REGIONS = {
     "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
 }
 
-#: Shorter lines (in canonical form) are too generic to mean anything, e.g. ``return s``.
+#: Lines shorter than this (in canonical form, without an assignment target, a leading
+#: ``return`` and the like, or a trailing bracket) are too generic to mean anything.
 MIN_LENGTH = 20
 
 #: Lines that occur in every nbgrader notebook, secret or not.
@@ -104,8 +105,16 @@ def _split_regions(source: str) -> tuple[list[str], list[list[str]], bool]:
     return public, regions, had_solution
 
 
-def _is_generic(canon_line: str) -> bool:
-    return canon_line in GENERIC or canon_line.strip("#= ") == ""
+_KEYWORD = re.compile(r"^(?:return|raise|assert|yield|await|del|elif|if|while|with|for)\s+")
+_TARGET = re.compile(r"^\(?[\w.]+(?:\s*,\s*[\w.]+)*\s*,?\)?\s*[-+*/|&]?=(?!=)\s*")
+_TRAILER = re.compile(r"[\s,:;(\[{\\]+$")
+
+
+def _core(canon_line: str) -> str:
+    """The line without what makes it look unique but says nothing: ``x = ``, ``return``, ``(``."""
+    core = _KEYWORD.sub("", canon_line)
+    core = _TARGET.sub("", core, count=1)
+    return _TRAILER.sub("", core)
 
 
 def secret_snippets(source_notebook_path: str | Path) -> list[str]:
@@ -141,23 +150,24 @@ def secret_snippets(source_notebook_path: str | Path) -> list[str]:
     snippets: list[str] = []
     seen: set[str] = set()
 
-    def add(snippet: str) -> bool:
+    def add(snippet: str, *, key: bool = False) -> bool:
         canon = _canon(snippet)
-        if not canon or canon in seen or _is_generic(canon) or canon in public_text:
+        if not canon or canon in seen or canon in public_text:
+            return False
+        core = _core(canon)
+        if not key and (canon in GENERIC or len(core) < MIN_LENGTH or core in public_text):
             return False
         seen.add(canon)
         snippets.append(snippet)
         return True
 
     for key in answer_keys:
-        add(key)
+        add(key, key=True)
     for region in regions:
         lines = [line.strip() for line in region if line.strip()]
-        added = [add(line) for line in lines if len(_canon(line)) >= MIN_LENGTH]
+        added = [add(line) for line in lines]
         if not any(added) and len(lines) > 1:
-            block = "\n".join(lines)
-            if len(_canon(block)) >= MIN_LENGTH:
-                add(block)
+            add("\n".join(lines))
     return snippets
 
 
@@ -184,14 +194,27 @@ def _notebook_text(text: str) -> str | None:
     return "\n".join(parts)
 
 
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+
+
+def _json_unescape(text: str) -> str:
+    """Decode JSON string escapes (``\\"``, ``\\n``, ``\\u2019``) wherever they occur."""
+    return _JSON_ESCAPE.sub(lambda match: json.loads(f'"\\{match.group(1)}"'), text)
+
+
 def find_leaks(text: str, snippets: list[str]) -> list[str]:
     """The snippets (from :func:`secret_snippets`) that occur in ``text``, in their order.
 
     ``text`` may be a notebook file's JSON, an HTML page or plain text: each snippet is looked
     for in the canonical form of the raw text, of the text with HTML tags removed and entities
-    decoded, and, for a notebook, of its cell sources and outputs.
+    decoded, of the text with JSON string escapes decoded, and, for a whole notebook, of its
+    cell sources and outputs.
     """
-    views = [_canon(html.unescape(text)), _canon(html.unescape(_TAG.sub("", text)))]
+    views = [
+        _canon(html.unescape(text)),
+        _canon(html.unescape(_TAG.sub("", text))),
+        _canon(_json_unescape(text)),
+    ]
     notebook = _notebook_text(text)
     if notebook is not None:
         views.append(_canon(notebook))

@@ -85,3 +85,21 @@ def test_computed_tables_citations_and_navigation(html_dir):
     index = (html_dir / "intro.html").read_text()
     for name in toc_files()[1:]:  # the root page is the one being read
         assert f"{name}.html" in index, f"{name} missing from the navigation"
+
+
+@pytest.mark.slow
+def test_no_solution_hidden_test_key_or_rubric_in_the_built_book(html_dir):
+    from leaks import find_leaks, secret_snippets
+
+    sources = sorted((ROOT / "exercises" / "source").glob("*/*.ipynb"))
+    assert sources, "no assignment source notebooks found"
+    pages = sorted(html_dir.rglob("*.html"))
+    assert pages
+    for source in sources:
+        snippets = secret_snippets(source)
+        assert snippets, f"{source.name}: nothing secret found, so the scan could not fail"
+        for page in pages:
+            leaks = find_leaks(page.read_text(errors="replace"), snippets)
+            assert not leaks, (
+                f"{page.relative_to(html_dir)} shows {source.name} secrets: {leaks[:3]}"
+            )
