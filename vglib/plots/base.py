@@ -1,4 +1,4 @@
-"""Plot layer: matplotlib only, pure functions ``f(data, *, ax=None) -> Axes``.
+"""Shared plots and the artist helpers every plot module uses (``_line``, ``_text``, ...).
 
 Every function here is *draw-or-update*: called on a fresh ``Axes`` it creates its artists
 (each tagged with a ``gid``); called again on the same ``Axes`` it finds them and moves their
