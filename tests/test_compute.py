@@ -268,3 +268,17 @@ BAD_CALLS = [
 def test_bad_arguments_raise_clear_value_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_activation_histograms_match_torch_histc():
+    X, y = _spirals()
+    model = vc.build_mlp(2, 2, num_layers=5, width=32, activation="tanh", init="xavier")
+    flow = vc.measure_gradient_flow(model, X, y, bins=30)
+    _, _, hidden = model.forward_with_hidden(X)
+    outputs = torch.stack(hidden).detach()
+    lo, hi = outputs.min().item(), outputs.max().item()
+    reference = np.stack(
+        [torch.histc(h.double(), bins=30, min=lo, max=hi).numpy() for h in outputs]
+    )
+    assert_close(flow.hist_counts, reference)
+    assert_close(flow.hist_edges, np.linspace(lo, hi, 31))
