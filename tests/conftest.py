@@ -7,6 +7,7 @@ a check that did not run is not a check that passed.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STRICT = os.environ.get("VGLIB_STRICT") == "1"
+STRICT_BUILD = ("-n", "-W", "--keep-going")  # nitpicky, every warning an error, report them all
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -39,3 +41,18 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def html_dir(tmp_path_factory) -> Path:
+    """The book, built once per session by the real `jupyter-book build -n -W --keep-going`."""
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run(
+        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out), *STRICT_BUILD],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=1800,
+    )
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return out / "_build" / "html"

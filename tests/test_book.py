@@ -1,37 +1,12 @@
-"""The real `jupyter-book build -n -W --keep-going`, then what a reader gets in the HTML."""
+"""What a reader gets in the HTML of the real, strict book build (the `html_dir` fixture)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from book_pages import ROOT, toc_files
 from bs4 import BeautifulSoup
-from conftest import BIN, tool_env
-
-
-@pytest.fixture(scope="module")
-def html_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    proc = subprocess.run(
-        [
-            str(BIN / "jupyter-book"),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(out),
-            "-n",
-            "-W",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        env=tool_env(),
-        timeout=1200,
-    )
-    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def _pages(html_dir):

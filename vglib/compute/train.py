@@ -9,6 +9,7 @@ import torch
 
 from vglib._env import book_mode
 from vglib._validate import check_choice, check_int, check_real
+from vglib.compute._threads import one_thread
 from vglib.compute.measure import _check_batch, loss_fn
 from vglib.compute.models import MLP
 
@@ -47,6 +48,7 @@ def make_optimizer(params, optimizer: str, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, momentum=0.9 if optimizer == "momentum" else 0.0)
 
 
+@one_thread()
 def train(
     model: MLP,
     X: torch.Tensor,

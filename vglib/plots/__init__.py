@@ -16,14 +16,23 @@ from vglib.plots.base import (
     note,
     style,
 )
+from vglib.plots.chain import chain_gradients, layer_factors
+from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer, rate_curve
 
 __all__ = [
     "LINESTYLES",
     "MARKERS",
     "PALETTE",
     "activation_histograms",
+    "chain_gradients",
+    "contour_path",
     "curves",
     "gradient_norms",
+    "layer_factors",
+    "loglog",
+    "loss_curve",
     "note",
+    "per_layer",
+    "rate_curve",
     "style",
 ]
