@@ -35,7 +35,9 @@ def test_static_demos_are_explorable_without_a_kernel(html_dir):
             demos += 1
             data = json.loads(demo.select_one("script.vg-data").string)
             controls = demo.select("[data-param]")
-            assert controls and not any(c.has_attr("disabled") for c in controls)
+            sizes = [len(param["labels"]) for param in data["params"]]
+            for control, size in zip(controls, sizes, strict=True):  # live unless single-valued
+                assert control.has_attr("disabled") == (size == 1), f"{name}: {control['id']}"
             main = controls[0]
             assert main.name == "input" and int(main["max"]) >= 4, (
                 "main parameter must be scrubbable"

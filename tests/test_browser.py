@@ -118,16 +118,28 @@ def test_static_demos_respond_to_keyboard_without_a_kernel(browser, site):
             demo.scroll_into_view_if_needed()
             if d == 0:
                 demo.screenshot(path=str(ARTIFACTS / f"{name.replace('/', '__')}__before.png"))
-            for c in range(demo.locator("[data-param]").count()):
-                control = demo.locator("[data-param]").nth(c)
+            controls = demo.locator("[data-param]")
+            assert controls.first.is_enabled(), f"{name}: demo {d}'s main control is disabled"
+            for c in range(controls.count()):
+                control = controls.nth(c)
+                param = control.get_attribute("data-param")
+                if not control.is_enabled():  # one precomputed value: nothing to move to
+                    assert control.evaluate(
+                        "e => e.type === 'range' ? e.max === '0' : e.options.length === 1"
+                    )
+                    continue
                 before = _frame(demo)
                 control.focus()
-                # a range moves with the arrow keys; a closed <select> steps its options with them
-                page.keyboard.press(
-                    "ArrowRight" if control.evaluate("e => e.type") == "range" else "ArrowDown"
+                # arrow keys step a range and a closed <select>; step back from the last value
+                at_end = control.evaluate(
+                    "e => e.type === 'range' ? e.value === e.max : e.selectedIndex === e.options.length - 1"
                 )
+                is_range = control.evaluate("e => e.type === 'range'")
+                forward, back = (
+                    ("ArrowRight", "ArrowLeft") if is_range else ("ArrowDown", "ArrowUp")
+                )
+                page.keyboard.press(back if at_end else forward)
                 after = _frame(demo)
-                param = control.get_attribute("data-param")
                 assert after != before, f"{name}: demo {d} did not change when {param} moved"
                 assert after[1], f"{name}: demo {d} frame without alt text"
                 checked += 1

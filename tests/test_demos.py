@@ -77,9 +77,24 @@ def test_static_html_precomputes_the_grid_and_escapes_text():
     assert len(data["frames"]) == 6, "every grid point gives a different picture"
     assert soup.select_one("input[type=range]")["max"] == "2"
     assert [o.text for o in soup.select("select option")] == ["line", "square"]
+    assert not soup.select("[disabled]"), "every control with several values is live"
     assert "Toy &lt;demo&gt;" in str(soup.select_one(".vg-title"))
     img = soup.select_one("img")
     assert img["alt"] == "scale 1.0, shape line, max 1.00"
+
+
+def test_a_parameter_with_one_static_value_is_shown_disabled():
+    one = Demo(
+        name="one",
+        title="t",
+        params=(TOY.params[0], Choice("shape", ("line", "square"), "line", static=("line",))),
+        compute=_toy_compute,
+        draw=_toy_draw,
+        describe=TOY.describe,
+    )
+    soup, data = _frames(one.static_html(full=True))
+    assert not soup.select_one("input[type=range]").has_attr("disabled")
+    assert soup.select_one("select").has_attr("disabled") and len(data["frames"]) == 3
 
 
 def test_static_html_without_grid_is_one_frame_with_disabled_controls():

@@ -7,9 +7,23 @@ from vglib.demos.activations import flow_at_init, gradient_flow_lab, saturation_
 from vglib.demos.chain import whisper_chain
 from vglib.demos.core import Choice, Demo, DemoView, LivePanel, Slider, render_png
 from vglib.demos.descent import descent_explorer, descent_on_quadratic
+from vglib.demos.initialization import (
+    edge_of_chaos,
+    edge_of_chaos_result,
+    phase_background,
+    weight_scale_explorer,
+    weight_scale_result,
+)
 
 #: Every demo the chapters show, for tests and benchmarks.
-DEMOS = (descent_explorer, whisper_chain, gradient_flow_lab, saturation_explorer)
+DEMOS = (
+    descent_explorer,
+    whisper_chain,
+    gradient_flow_lab,
+    saturation_explorer,
+    weight_scale_explorer,
+    edge_of_chaos,
+)
 
 __all__ = [
     "DEMOS",
@@ -20,9 +34,14 @@ __all__ = [
     "Slider",
     "descent_explorer",
     "descent_on_quadratic",
+    "edge_of_chaos",
+    "edge_of_chaos_result",
     "flow_at_init",
     "gradient_flow_lab",
+    "phase_background",
     "render_png",
     "saturation_explorer",
+    "weight_scale_explorer",
+    "weight_scale_result",
     "whisper_chain",
 ]

@@ -328,7 +328,7 @@ _SCRIPT = """
       key.push(k);
       var out = root.querySelector('output[for="' + el.id + '"]');
       if (out) { out.textContent = label; }
-      el.setAttribute("aria-valuetext", label);
+      if (el.type === "range") { el.setAttribute("aria-valuetext", label); }
     });
     var frame = data.index[key.join(",")];
     img.src = "data:image/png;base64," + data.frames[frame[0]];
@@ -420,7 +420,11 @@ class _StaticRenderer:
     @staticmethod
     def _control(uid: str, p: Param, grid: Sequence[Any], start: int, *, enabled: bool) -> str:
         cid = f"{uid}-{p.name}"
-        disabled = "" if enabled else " disabled"
+        # a parameter with one precomputed value cannot move in the book: say so, do not pretend
+        enabled = enabled and len(grid) > 1
+        disabled = (
+            "" if enabled else ' disabled title="fixed in the book; run the notebook to change it"'
+        )
         label = html.escape(_label(p))
         if isinstance(p, Slider):
             return (

@@ -18,6 +18,7 @@ from vglib.plots.base import (
 )
 from vglib.plots.chain import chain_gradients, layer_factors
 from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer, rate_curve
+from vglib.plots.initialization import phase_diagram, singular_value_spectra
 
 __all__ = [
     "LINESTYLES",
@@ -33,6 +34,8 @@ __all__ = [
     "loss_curve",
     "note",
     "per_layer",
+    "phase_diagram",
     "rate_curve",
+    "singular_value_spectra",
     "style",
 ]
