@@ -297,6 +297,5 @@ def test_compute_runs_on_one_thread_and_restores_the_callers_setting():
         raise RuntimeError("boom")
     assert torch.get_num_threads() == before, "the setting must be restored after an error"
     X, y = _spirals()
-    vc.measure_gradient_flow(vc.build_mlp(2, 2, num_layers=2), X, y)
     vc.train(vc.build_mlp(2, 2, num_layers=2), X, y, steps=2, record_every=1, progress=False)
     assert torch.get_num_threads() == before

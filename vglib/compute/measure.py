@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
 from vglib.compute.models import MLP, SATURATING
 
 LOSSES = ("cross_entropy", "mse")
@@ -128,7 +127,6 @@ def activation_slope(activation_module: torch.nn.Module, z: torch.Tensor) -> tor
     return slope
 
 
-@one_thread()
 def measure_gradient_flow(
     model: MLP,
     X: torch.Tensor,
