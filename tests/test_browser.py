@@ -3,6 +3,8 @@
 Under CI (`VGLIB_STRICT=1`) a missing browser fails these tests instead of skipping them;
 `.ci/run` installs Debian's `chromium` first.
 
+Accessibility is checked with axe-core's rules on every page.
+
 Screenshots of each chapter's first demo, before and after moving its main control, are
 written to `test-artifacts/screenshots/` for a person to look at.
 """
@@ -172,3 +174,21 @@ def test_table_of_contents_links_resolve(browser, site):
         response = page.request.get(f"{base}/{href.split('#')[0]}")
         assert response.status == 200, f"{href}: HTTP {response.status}"
     assert not failures
+
+
+@pytest.mark.slow
+def test_no_serious_accessibility_violations(browser, site):
+    """axe-core (injected into each page) finds no serious or critical violation."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    axe = axe_module.Axe()
+    base, _ = site
+    for name in [*toc_files(), "search"]:
+        page, _ = _open(browser, f"{base}/{name}.html")
+        violations = axe.run(page).response["violations"]
+        serious = [
+            f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert not serious, f"{name}: {serious}"
+        page.close()
