@@ -2,9 +2,14 @@
 
 * demo update latency in a live panel (a control change: recompute + redraw + PNG),
   over every demo's controls, at least 20 changes each, starting from a cold memo cache;
-* chapter execution time in a real kernel (book mode, i.e. with the static grids).
+* chapter execution time in a real kernel (book mode, i.e. with the static grids);
+* the book build: cold (empty cache, in a copy of the repository) and a warm rebuild with
+  nothing changed, and each page's weight (its HTML, which carries the static demo frames,
+  plus the images it loads);
+* nbgrader autograding one solved submission per assignment, beside autograding an empty
+  one-cell notebook in the same run: the floor that nbgrader itself costs.
 
-Run with ``make bench`` or ``python -m benchmarks [--repeat N]``.
+Run with ``make bench`` or ``python -m benchmarks [--repeat N] [--only SECTION ...]``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -75,13 +83,132 @@ def chapter_times(repeat: int) -> None:
         )
 
 
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("VGLIB_BOOK", None)
+    return env
+
+
+def book_build() -> None:
+    """Cold build of a copy of the repository (no cache), then a rebuild with nothing changed."""
+    from bs4 import BeautifulSoup
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from book_pages import toc_files
+
+    ignore = shutil.ignore_patterns(".venv", "_build", ".git", "test-artifacts", "*.egg-info")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "book"
+        shutil.copytree(ROOT, copy, ignore=ignore)
+        times = []
+        for label in ("cold build (empty cache)", "warm rebuild (nothing changed)"):
+            start = time.perf_counter()
+            subprocess.run(
+                [_tool("jupyter-book"), "build", str(copy)],
+                check=True,
+                capture_output=True,
+                env=_tool_env(),
+            )
+            times.append(time.perf_counter() - start)
+            print(f"  {label:40s} {times[-1]:6.1f} s")
+        html = copy / "_build" / "html"
+        print("page weight (HTML with its static demo frames + images it loads)")
+        for name in toc_files():
+            page = html / f"{name}.html"
+            soup = BeautifulSoup(page.read_text(), "html.parser")
+            images = {
+                img["src"] for img in soup.select("img[src]") if not img["src"].startswith("data:")
+            }
+            size = page.stat().st_size + sum(
+                (page.parent / src).stat().st_size for src in images if (page.parent / src).exists()
+            )
+            print(f"  {name:40s} {size / 1e6:6.2f} MB")
+
+
+def autograde_times(repeat: int) -> None:
+    """Autograde a solved submission of every assignment, and an empty notebook as the floor."""
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_nbgrader import solved_notebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp) / "exercises"
+        shutil.copytree(
+            ROOT / "exercises",
+            course,
+            ignore=shutil.ignore_patterns(
+                "release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv"
+            ),
+        )
+        empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+        empty.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        (course / "source" / "_empty").mkdir()
+        nbformat.write(empty, course / "source" / "_empty" / "_empty.ipynb")
+        env = _tool_env()
+        env.update(HOME=str(Path(tmp) / "home"), VG_EXCHANGE=str(Path(tmp) / "exchange"))
+
+        def nbgrader(*args: str) -> None:
+            subprocess.run(
+                [_tool("nbgrader"), *args], cwd=course, env=env, check=True, capture_output=True
+            )
+
+        assignments = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
+        print(f"nbgrader autograde, one submission each ({repeat} run(s))")
+        for name in assignments:
+            nbgrader("generate_assignment", name, "--force")
+            source = course / "source" / name / f"{name}.ipynb"
+            release = course / "release" / name / f"{name}.ipynb"
+            submitted = course / "submitted" / "bench" / name / f"{name}.ipynb"
+            submitted.parent.mkdir(parents=True)
+            nb = (
+                nbformat.read(release, as_version=4)
+                if name == "_empty"
+                else solved_notebook(source, release)
+            )
+            nbformat.write(nb, submitted)
+            samples = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                nbgrader("autograde", name, "--student=bench", "--force")
+                samples.append(time.perf_counter() - start)
+            label = "empty one-cell notebook (floor)" if name == "_empty" else f"{name} (solved)"
+            print(
+                f"  {label:40s} median {statistics.median(samples):6.1f} s   "
+                f"range {min(samples):.1f}-{max(samples):.1f} s"
+            )
+
+
+SECTIONS = ("demos", "chapters", "build", "autograde")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per chapter (default 3)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per chapter/autograde (default 3)"
+    )
     parser.add_argument("--changes", type=int, default=24, help="control changes per demo")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     args = parser.parse_args()
-    demo_latency(args.changes)
-    chapter_times(args.repeat)
+    sections = args.only or list(SECTIONS)
+    if "demos" in sections:
+        demo_latency(args.changes)
+    if "chapters" in sections:
+        chapter_times(args.repeat)
+    if "build" in sections:
+        print("book build")
+        book_build()
+    if "autograde" in sections:
+        autograde_times(args.repeat)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +33,6 @@ STUDENTS = ("alice", "bob")
 # nbgrader runs tools such as alembic from the PATH: the interpreter's own bin/ comes first.
 BIN = Path(sys.executable).parent
 NBGRADER = BIN / "nbgrader"
-
-#: The solved notebook must autograde well within this (seconds, on 2 CPU cores).
-AUTOGRADE_BUDGET = 20.0
 
 GENERATED = ("release", "submitted", "autograded", "feedback", "gradebook.db", "*.csv")
 
@@ -128,7 +124,6 @@ class Course:
     release_nb: Path
     validate_source: str
     validate_release: str
-    autograde_seconds: dict[str, float] = field(default_factory=dict)
     submissions: dict[str, Path] = field(default_factory=dict)
 
     def autograded_nb(self, student: str) -> Path:
@@ -188,9 +183,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
 
     instructor_run("collect", ASSIGNMENT)
     for student in STUDENTS:
-        start = time.perf_counter()
         instructor_run("autograde", ASSIGNMENT, f"--student={student}")
-        result.autograde_seconds[student] = time.perf_counter() - start
     instructor_run("generate_feedback", ASSIGNMENT)
     instructor_run("export")
     return result
@@ -356,9 +349,3 @@ def test_gradebook_scores_every_cell(course: Course):
                 assert grade.auto_score == expected, f"{student}/{grade.name}: {grade.auto_score}"
             manual = next(g for g in submission.grades if g.name == "dilemma_answer")
             assert manual.needs_manual_grade is full, f"{student}: dilemma_answer"
-
-
-@pytest.mark.slow
-def test_autograde_is_fast(course: Course):
-    seconds = course.autograde_seconds["alice"]
-    assert seconds < AUTOGRADE_BUDGET, f"autograding the solved notebook took {seconds:.1f} s"
