@@ -4,6 +4,9 @@ A chapter shows a demo with one call, e.g. ``gradient_flow_lab.show()``.
 """
 
 from vglib.demos.activations import flow_at_init, gradient_flow_lab, saturation_explorer
+from vglib.demos.batchnorm import (
+    bn_depth_explorer,
+)
 from vglib.demos.chain import whisper_chain
 from vglib.demos.core import Choice, Demo, DemoView, LivePanel, Slider, render_png
 from vglib.demos.descent import descent_explorer, descent_on_quadratic
@@ -14,9 +17,14 @@ from vglib.demos.initialization import (
     weight_scale_explorer,
     weight_scale_result,
 )
+from vglib.demos.rnn import (
+    bptt_explorer,
+)
 
 #: Every demo the chapters show, for tests and benchmarks.
 DEMOS = (
+    bptt_explorer,
+    bn_depth_explorer,
     descent_explorer,
     whisper_chain,
     gradient_flow_lab,
@@ -32,6 +40,8 @@ __all__ = [
     "DemoView",
     "LivePanel",
     "Slider",
+    "bn_depth_explorer",
+    "bptt_explorer",
     "descent_explorer",
     "descent_on_quadratic",
     "edge_of_chaos",

@@ -16,15 +16,27 @@ from vglib.plots.base import (
     note,
     style,
 )
+from vglib.plots.batchnorm import (
+    bn_gradient_norms,
+    step_times,
+)
 from vglib.plots.chain import chain_gradients, layer_factors
 from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer, rate_curve
 from vglib.plots.initialization import phase_diagram, singular_value_spectra
+from vglib.plots.rnn import (
+    baseline,
+)
+from vglib.plots.rnn import (
+    gradient_through_time as rnn_gradient_through_time,
+)
 
 __all__ = [
     "LINESTYLES",
     "MARKERS",
     "PALETTE",
     "activation_histograms",
+    "baseline",
+    "bn_gradient_norms",
     "chain_gradients",
     "contour_path",
     "curves",
@@ -36,6 +48,8 @@ __all__ = [
     "per_layer",
     "phase_diagram",
     "rate_curve",
+    "rnn_gradient_through_time",
     "singular_value_spectra",
+    "step_times",
     "style",
 ]

@@ -1,0 +1,206 @@
+"""Batch-norm chapter: the hand-written transform against nn.BatchNorm1d, measurements, demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch.testing import assert_close
+
+import vglib.compute as vc
+from vglib.compute import batchnorm as vb
+from vglib.demos.batchnorm import bn_depth_explorer
+from vglib.plots.batchnorm import bn_gradient_norms, step_times
+
+
+# -- the transform ------------------------------------------------------------------------------
+@pytest.mark.parametrize("momentum", [0.1, 0.3])
+def test_training_mode_matches_batchnorm1d_with_running_stats_and_gradients(momentum):
+    gen = torch.Generator().manual_seed(1)
+    layer = torch.nn.BatchNorm1d(6, momentum=momentum).double()
+    with torch.no_grad():
+        layer.weight.uniform_(0.5, 2.0, generator=gen)
+        layer.bias.normal_(generator=gen)
+    mean = torch.zeros(6, dtype=torch.float64)
+    var = torch.ones(6, dtype=torch.float64)
+    layer.train()
+    for _ in range(4):
+        x = (2.0 + 3.0 * torch.randn(16, 6, generator=gen, dtype=torch.float64)).requires_grad_()
+        ours = vb.batchnorm_forward(
+            x, layer.weight, layer.bias, mean, var, training=True, momentum=momentum
+        )
+        theirs = layer(x)
+        assert_close(ours.y, theirs)
+        R = torch.randn(16, 6, generator=gen, dtype=torch.float64)
+        grads_ours = torch.autograd.grad((R * ours.y).sum(), [x, layer.weight, layer.bias])
+        grads_theirs = torch.autograd.grad((R * theirs).sum(), [x, layer.weight, layer.bias])
+        for a, b in zip(grads_ours, grads_theirs, strict=True):
+            assert_close(a, b)
+        mean, var = ours.running_mean, ours.running_var
+        assert_close(mean, layer.running_mean)
+        assert_close(var, layer.running_var)
+
+
+def test_eval_mode_uses_running_stats_and_does_not_change_them():
+    gen = torch.Generator().manual_seed(2)
+    layer = torch.nn.BatchNorm1d(5).double()
+    mean = torch.randn(5, generator=gen, dtype=torch.float64)
+    var = torch.rand(5, generator=gen, dtype=torch.float64) + 0.5
+    with torch.no_grad():
+        layer.running_mean.copy_(mean)
+        layer.running_var.copy_(var)
+        layer.weight.uniform_(0.5, 2.0, generator=gen)
+    x = torch.randn(3, 5, generator=gen, dtype=torch.float64)
+    out = vb.batchnorm_forward(x, layer.weight, layer.bias, mean, var, training=False)
+    assert_close(out.y, layer.eval()(x))
+    assert torch.equal(out.running_mean, mean) and torch.equal(out.running_var, var)
+    # one example is fine in eval mode, not in training mode
+    vb.batchnorm_forward(x[:1], layer.weight, layer.bias, mean, var, training=False)
+    with pytest.raises(ValueError, match="at least 2"):
+        vb.batchnorm_forward(x[:1], layer.weight, layer.bias, mean, var, training=True)
+
+
+def test_training_output_is_normalized_per_unit():
+    x = 5 + 3 * torch.randn(64, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out = vb.batchnorm_forward(
+        x, torch.ones(4), torch.zeros(4), torch.zeros(4), torch.ones(4), training=True, eps=0.0
+    ).y
+    assert_close(out.mean(0), torch.zeros(4, dtype=torch.float64), atol=1e-12, rtol=0)
+    assert_close(out.var(0, unbiased=False), torch.ones(4, dtype=torch.float64))
+
+
+def test_bad_arguments_raise():
+    x = torch.randn(4, 3)
+    p = torch.ones(3)
+    with pytest.raises(ValueError, match="momentum"):
+        vb.batchnorm_forward(x, p, p, p, p, training=True, momentum=1.5)
+    with pytest.raises(ValueError, match="2-D"):
+        vb.batchnorm_forward(torch.randn(4), p, p, p, p, training=True)
+    with pytest.raises(ValueError, match="'none', 'before', 'after'"):
+        vb.gradient_profile(5, "relu", "middle")
+    with pytest.raises(ValueError, match="'relu'"):
+        vb.gradient_profile(5, "relux", "none")
+    with pytest.raises(ValueError, match="'before', 'after'"):
+        vb.next_layer_input("inside")
+    with pytest.raises(ValueError, match="noise needs batch norm"):
+        vb.train_compare({"x": {"noise": 1.0}}, steps=2, record_every=1)
+    with pytest.raises(ValueError, match="c must be greater"):
+        vb.scale_invariance(0.0)
+
+
+# -- measurements ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("c", [0.01, 3.0, 1000.0])
+def test_scale_invariance_output_input_grad_and_weight_grad(c):
+    s = vb.scale_invariance(c)
+    assert s.output_diff < 1e-10 and s.input_grad_diff < 1e-10
+    assert s.weight_grad_ratio == pytest.approx(c, rel=1e-9)
+
+
+def test_gradient_profile_uses_batch_norm_and_is_reproducible():
+    a = vb.gradient_profile(8, "relu", "before", seed=3)
+    b = vb.gradient_profile(8, "relu", "before", seed=3)
+    c = vb.gradient_profile(8, "relu", "none", seed=3)
+    assert_close(a.grad_norm, b.grad_norm)
+    assert not np.allclose(a.grad_norm, c.grad_norm)
+
+
+def test_growth_factor_recovers_a_geometric_sequence():
+    g = 3.0 * 1.3 ** -np.arange(20.0)  # grows by 1.3 per layer towards layer 1
+    assert vb.growth_factor(g, skip=0) == pytest.approx(1.3)
+    assert vb.growth_factor(g, skip=5) == pytest.approx(1.3)
+
+
+def test_deep_relu_bn_gradient_explodes_and_sigmoid_without_bn_vanishes():
+    relu_bn = vb.gradient_profile(30, "relu", "before")
+    assert vb.growth_factor(relu_bn.grad_norm) > 1.1
+    sig = vb.gradient_profile(30, "sigmoid", "none")
+    assert sig.first_to_last < 1e-6
+    assert vb.gradient_profile(30, "sigmoid", "before").first_to_last > 0.1
+
+
+def test_next_layer_input_statistics():
+    before = vb.next_layer_input("before")
+    after = vb.next_layer_input("after")
+    assert before["negative_share"] == 0.0 and 0.3 < before["zero_share"] < 0.7
+    assert abs(after["mean"]) < 1e-4 and after["std"] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_train_eval_gap_restores_running_stats_and_matches_eval_loss():
+    X, y = vc.make_spirals(64, seed=0)
+    model = vc.build_mlp(2, 2, num_layers=2, width=16, batch_norm=True, seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    gap = vb.train_eval_gap(model, X, y, batch_size=8)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    with torch.no_grad():
+        assert gap["eval_mode"] == pytest.approx(vc.loss_fn(model.eval()(X), y).item())
+
+
+def test_step_time_and_train_compare_shapes():
+    times = vb.step_time(num_layers=2, width=16, batch=16, repeats=4)
+    assert set(times) == {"no BN", "BN"}
+    assert all(t.shape == (4,) and (t > 0).all() for t in times.values())
+    runs = vb.train_compare(
+        {"a": {}, "b": {"bn": "before", "noise": 0.5}},
+        num_layers=2,
+        width=8,
+        n_samples=64,
+        steps=10,
+        record_every=5,
+    )
+    assert set(runs) == {"a", "b"} and runs["b"].loss.shape == (2,)
+
+
+def test_compute_module_imports_no_plotting():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vglib.compute.batchnorm; "
+        "print('matplotlib' in sys.modules or 'ipywidgets' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- plots -------------------------------------------------------------------------------------------
+def test_plots_update_in_place():
+    fig = Figure()
+    ax = fig.add_subplot()
+    layer = np.arange(1, 6)
+    bn_gradient_norms(layer, {"a": np.ones(5), "b": np.zeros(5)}, label="x", ax=ax)
+    lines = list(ax.get_lines())
+    bn_gradient_norms(layer, {"a": 2 * np.ones(5), "b": np.ones(5)}, label="y", ax=ax)
+    assert list(ax.get_lines()) == lines and ax.get_title() == "y"
+    assert_close(lines[0].get_ydata(), 2 * np.ones(5))
+    ax2 = Figure().add_subplot()
+    step_times({"no BN": np.full(4, 1e-3), "BN": np.full(4, 2e-3)}, ax=ax2)
+    n = len(ax2.get_lines())
+    step_times({"no BN": np.full(4, 2e-3), "BN": np.full(4, 3e-3)}, ax=ax2)
+    assert len(ax2.get_lines()) == n
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+def test_demo_controls_change_data_and_image():
+    demo = bn_depth_explorer
+    panel = demo.panel()
+    lines = [line for ax in panel.axes for line in ax.get_lines()]
+    before = [line.get_ydata().copy() for line in lines]
+    image = panel.image.value
+    main = demo.params[0]
+    panel.controls[main.name].value = main.options[0]
+    after = [line.get_ydata() for line in lines]
+    assert any(
+        len(a) != len(b) or not np.allclose(a, b) for a, b in zip(before, after, strict=True)
+    )
+    assert panel.image.value != image
+    for param in demo.params[1:]:
+        image = panel.image.value
+        panel.controls[param.name].value = param.options[-1]
+        assert panel.image.value != image
+
+
+def test_demo_describes_itself_with_numbers():
+    text = bn_depth_explorer.describe(bn_depth_explorer.result(), bn_depth_explorer.resolve())
+    assert any(ch.isdigit() for ch in text) and len(text) > 40

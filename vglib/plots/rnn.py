@@ -1,0 +1,71 @@
+"""Plots of the gated-recurrent-networks chapter (draw-or-update, see :mod:`vglib.plots.base`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator, NullLocator
+
+from vglib.plots.base import _axes, _find, _hide_others, _line, _refresh, style
+
+
+def gradient_through_time(
+    t: np.ndarray,
+    norms: Mapping[str, np.ndarray],
+    *,
+    ax: Axes | None = None,
+    floor: float = 1e-40,
+    key: str = "bptt",
+) -> Axes:
+    """``||dy_T / dx_t||`` against the time step ``t`` on a log scale, one line per network.
+
+    Parameters
+    ----------
+    t
+        Time steps, shape ``(T,)``.
+    norms
+        ``{label: norms}``, each of shape ``(T,)``.
+    ax
+        Axes to draw on or update.
+    floor
+        Values below ``floor`` (including exact zeros) are drawn at ``floor``; the y axis
+        starts there.
+    key
+        Prefix of the artists' ids.
+    """
+    ax = _axes(ax)
+    keep: set[str] = set()
+    lowest, highest = np.inf, 0.0
+    for i, (label, values) in enumerate(norms.items()):
+        values = np.maximum(np.asarray(values, dtype=float), floor)
+        lowest, highest = min(lowest, values.min()), max(highest, values.max())
+        gid = f"{key}:{label}"
+        keep.add(gid)
+        kw = style(i)
+        kw["marker"] = None
+        _line(ax, gid, np.asarray(t), values, label=label, linewidth=2, **kw)
+    _hide_others(ax, f"{key}:", keep)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=7))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("time step t of the input (T = last)")
+    ax.set_ylabel(r"$\|\partial y_T / \partial x_t\|$")
+    ax.grid(True, which="major", alpha=0.3)
+    _refresh(ax)
+    ax.set_xlim(1, max(float(np.max(t)), 2.0))
+    ax.set_ylim(max(floor, lowest / 3), highest * 3)
+    return ax
+
+
+def baseline(ax: Axes, value: float, *, label: str, key: str = "baseline") -> Axes:
+    """A dashed horizontal reference line (e.g. the loss of always predicting the mean)."""
+    line = _find(ax, key, Line2D)
+    if line is None:
+        ax.axhline(value, color="0.3", linestyle="--", linewidth=1.2, label=label, gid=key)
+    else:
+        line.set_ydata([value, value])
+        line.set_label(label)
+    return ax
