@@ -17,12 +17,16 @@ from vglib.demos.initialization import (
     weight_scale_explorer,
     weight_scale_result,
 )
+from vglib.demos.residual import (
+    residual_depth,
+)
 from vglib.demos.rnn import (
     bptt_explorer,
 )
 
 #: Every demo the chapters show, for tests and benchmarks.
 DEMOS = (
+    residual_depth,
     bptt_explorer,
     bn_depth_explorer,
     descent_explorer,
@@ -50,6 +54,7 @@ __all__ = [
     "gradient_flow_lab",
     "phase_background",
     "render_png",
+    "residual_depth",
     "saturation_explorer",
     "weight_scale_explorer",
     "weight_scale_result",

@@ -23,6 +23,9 @@ from vglib.plots.batchnorm import (
 from vglib.plots.chain import chain_gradients, layer_factors
 from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer, rate_curve
 from vglib.plots.initialization import phase_diagram, singular_value_spectra
+from vglib.plots.residual import (
+    depth_profiles,
+)
 from vglib.plots.rnn import (
     baseline,
 )
@@ -40,6 +43,7 @@ __all__ = [
     "chain_gradients",
     "contour_path",
     "curves",
+    "depth_profiles",
     "gradient_norms",
     "layer_factors",
     "loglog",
