@@ -1,0 +1,274 @@
+"""Plots of the exploding-gradients-and-clipping chapter (draw-or-update, see :mod:`vglib.plots.base`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator, NullLocator
+
+from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _refresh, style
+
+
+def _hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
+    line = _find(ax, gid, Line2D)
+    if line is None:
+        line = ax.axhline(value, gid=gid, **kwargs)
+    else:
+        line.set_ydata([value, value])
+        line.set_visible(True)
+        if "label" in kwargs:
+            line.set_label(kwargs["label"])
+    return line
+
+
+def _log_y(ax: Axes) -> None:
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=7))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def cliff_profile(
+    w: np.ndarray,
+    loss: np.ndarray,
+    *,
+    start: tuple[float, float],
+    landings: Mapping[str, tuple[float, float]] | None = None,
+    ax: Axes | None = None,
+    ylim: tuple[float, float] | None = None,
+    key: str = "cliff",
+) -> Axes:
+    """The loss along the recurrent weight, the point a step starts from and where steps land.
+
+    Parameters
+    ----------
+    w, loss
+        Weight grid and loss, shape ``(n,)``.
+    start
+        ``(w, loss)`` of the point where the step is taken (drawn as a black dot).
+    landings
+        ``{label: (w, loss)}``: where each kind of step lands. Points outside the x range are
+        not drawn (say so in a note).
+    ax
+        Axes to draw on or update.
+    ylim
+        Fixed y limits (default: from the data).
+    key
+        Prefix of the artists' ids.
+    """
+    ax = _axes(ax)
+    keep = {f"{key}:loss", f"{key}:start"}
+    _line(ax, f"{key}:loss", w, loss, color=PALETTE[0], linewidth=1.8, label="_loss")
+    _line(
+        ax,
+        f"{key}:start",
+        [start[0]],
+        [start[1]],
+        color="black",
+        marker="o",
+        markersize=8,
+        linestyle="none",
+        label="start (steepest point)",
+    )
+    for i, (label, (x, y)) in enumerate((landings or {}).items()):
+        gid = f"{key}:land:{label}"
+        keep.add(gid)
+        kw = style(i + 2)
+        kw["linestyle"] = "none"
+        if not (np.min(w) <= x <= np.max(w)):
+            x, y = np.nan, np.nan
+        _line(ax, gid, [x], [y], markersize=9, markeredgecolor="black", label=label, **kw)
+    _hide_others(ax, f"{key}:", keep)
+    ax.set_xlabel("recurrent weight w")
+    ax.set_ylabel(r"loss $(x_T - 0.7)^2$")
+    ax.grid(True, alpha=0.3)
+    _refresh(ax)
+    ax.set_xlim(float(np.min(w)), float(np.max(w)))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    return ax
+
+
+def cliff_gradient_norm(
+    w: np.ndarray,
+    grad_norm: np.ndarray,
+    *,
+    threshold: float,
+    ax: Axes | None = None,
+    ylim: tuple[float, float] | None = None,
+    key: str = "cliffgrad",
+) -> Axes:
+    """Gradient norm along the recurrent weight (log scale), the threshold and the clipped norm.
+
+    Parameters
+    ----------
+    w, grad_norm
+        Weight grid and ``||(dL/dw, dL/db)||``, shape ``(n,)``.
+    threshold
+        Clipping threshold (dashed line); the clipped norm ``min(norm, threshold)`` is drawn
+        as a second curve.
+    """
+    ax = _axes(ax)
+    grad_norm = np.maximum(np.asarray(grad_norm, dtype=float), 1e-30)
+    _line(ax, f"{key}:plain", w, grad_norm, label="no clipping", linewidth=1.8, **_plain(0))
+    _line(
+        ax,
+        f"{key}:clipped",
+        w,
+        np.minimum(grad_norm, threshold),
+        label="clipped by norm",
+        linewidth=2.2,
+        **_plain(1),
+    )
+    _hline(ax, f"{key}:threshold", threshold, color="0.3", linestyle=":", linewidth=1.2)
+    _log_y(ax)
+    ax.set_xlabel("recurrent weight w")
+    ax.set_ylabel(r"gradient norm $\|\nabla_{w,b} L\|$")
+    ax.grid(True, which="major", alpha=0.3)
+    _refresh(ax)
+    ax.set_xlim(float(np.min(w)), float(np.max(w)))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    return ax
+
+
+def _plain(i: int) -> dict[str, object]:
+    kw = style(i)
+    kw["marker"] = None
+    return kw
+
+
+def training_runs(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    ax: Axes | None = None,
+    logy: bool = True,
+    xlabel: str = "step",
+    ylabel: str = "mini-batch loss",
+    stopped: Sequence[str] = (),
+    key: str = "runs",
+) -> Axes:
+    """Curves of different lengths (training runs that stop when they diverge).
+
+    Parameters
+    ----------
+    series
+        ``{label: (x, y)}``, each pair of shape ``(n_i,)``; non-finite ``y`` values are not
+        drawn.
+    logy
+        Log-scale y axis.
+    stopped
+        Labels of runs that stopped early (diverged): their last finite point is marked
+        with a cross.
+    """
+    ax = _axes(ax)
+    keep: set[str] = set()
+    for i, (label, (x, y)) in enumerate(series.items()):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        y = np.where(np.isfinite(y), y, np.nan)
+        gid = f"{key}:{label}"
+        keep.add(gid)
+        _line(ax, gid, x, y, label=label, linewidth=1.5, **_plain(i))
+        if label in stopped:
+            end = f"{key}:end:{label}"
+            keep.add(end)
+            finite = np.flatnonzero(np.isfinite(y))
+            j = finite[-1] if finite.size else 0
+            _line(
+                ax,
+                end,
+                [x[j]],
+                [y[j]],
+                color=style(i)["color"],
+                marker="X",
+                markersize=10,
+                markeredgecolor="black",
+                linestyle="none",
+                label="_end",
+            )
+    _hide_others(ax, f"{key}:", keep)
+    if logy:
+        _log_y(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    _refresh(ax)
+    return ax
+
+
+def clipping_sweep(
+    thresholds: np.ndarray,
+    series: Mapping[str, np.ndarray],
+    *,
+    ax: Axes | None = None,
+    logy: bool = False,
+    ylabel: str = "",
+    key: str = "sweep",
+) -> Axes:
+    """Quantities measured at several clipping thresholds (log-scale x axis, with markers).
+
+    Parameters
+    ----------
+    thresholds
+        Thresholds, shape ``(k,)``.
+    series
+        ``{label: values}``, each of shape ``(k,)``.
+    """
+    ax = _axes(ax)
+    keep: set[str] = set()
+    for i, (label, values) in enumerate(series.items()):
+        gid = f"{key}:{label}"
+        keep.add(gid)
+        _line(ax, gid, thresholds, np.asarray(values, dtype=float), label=label, **style(i))
+    _hide_others(ax, f"{key}:", keep)
+    ax.set_xscale("log")
+    if logy:
+        _log_y(ax)
+    ax.set_xlabel("clipping threshold (global norm)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    _refresh(ax)
+    return ax
+
+
+def loss_scale_steps(
+    step: np.ndarray,
+    scale: np.ndarray,
+    skipped: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    key: str = "scaler",
+) -> Axes:
+    """A ``GradScaler``'s scale per step (log2 axis), skipped steps marked with crosses.
+
+    Parameters
+    ----------
+    step, scale, skipped
+        Step numbers, the scale used at each step and whether the step was skipped, each
+        of shape ``(steps,)``.
+    """
+    ax = _axes(ax)
+    step = np.asarray(step, dtype=float)
+    scale = np.asarray(scale, dtype=float)
+    skipped = np.asarray(skipped, dtype=bool)
+    _line(ax, f"{key}:scale", step, scale, label="loss scale S", drawstyle="steps-mid", **_plain(0))
+    _line(
+        ax,
+        f"{key}:skipped",
+        step[skipped] if skipped.any() else [np.nan],
+        scale[skipped] if skipped.any() else [np.nan],
+        label="step skipped (inf found)",
+        color=PALETTE[6],
+        marker="X",
+        markersize=10,
+        markeredgecolor="black",
+        linestyle="none",
+    )
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss scale S")
+    ax.grid(True, which="major", alpha=0.3)
+    _refresh(ax)
+    return ax
