@@ -135,7 +135,7 @@ def autograde_times(repeat: int) -> None:
     import nbformat
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_nbgrader import solved_notebook
+    from nbgrader_course import solved_notebook
 
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp) / "exercises"

@@ -4,8 +4,8 @@ Run every instructor command from this directory (``exercises/``), e.g.
 ``nbgrader generate_assignment saturating_activations``. ``source/`` holds the only
 hand-kept copy of each assignment; everything else here is generated.
 
-Besides the course layout, this file changes three nbgrader defaults, each to keep the
-answers away from students:
+Besides the course layout, this file changes nbgrader's defaults in five ways. Three keep
+the answers away from students:
 
 * A solution region whose ``BEGIN SOLUTION`` line also says ``(no stub)`` is removed without
   inserting the code stub: the code above the region is then the student's starting point
@@ -14,14 +14,35 @@ answers away from students:
   student, because autograding restores the full test cells and task cells.
 * Notebooks executed by nbgrader (autograde, validate) print plain tracebacks: IPython's
   default shows three source lines after the failing one, which would put hidden tests that
-  follow a failing visible test into the feedback.
+  follow a failing visible test into the feedback. And in feedback, an error raised in a
+  test cell keeps only its last line (``AssertionError: q1: the expected answer is ...``):
+  the traceback of a failing hidden test quotes the hidden test's own source.
+
+Two keep one broken submission from costing a student more than it must:
+
+* Test cells and task cells that a student deleted are put back before grading (nbgrader
+  restores edited locked cells from the gradebook anyway; deleted ones only with
+  ``OverwriteCells.add_missing_cells``).
+* A cell that kills the kernel (``os._exit``, a segfault, running out of memory) no longer
+  fails the whole notebook: the cells before it keep their results, the cell itself and
+  every later code cell get an error output that says what happened, and the notebook is
+  graded like any other (the tests that could not run score zero).
 """
 
 import os
 from pathlib import Path
 
-from nbgrader.converters import GenerateAssignment, GenerateFeedback
-from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions, GetGrades
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearSolutions,
+    Execute,
+    GetGrades,
+    NbGraderPreprocessor,
+)
 from traitlets import Unicode
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
@@ -43,6 +64,9 @@ c.Exchange.root = os.environ.get("VG_EXCHANGE", "/srv/nbgrader/exchange")
 c.ExecutePreprocessor.timeout = 60
 c.Execute.timeout = 60  # nbgrader's subclass has its own default (30 s); keep both equal
 c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain"]
+
+# Put deleted test and task cells back (with a note in the cell) before grading.
+c.OverwriteCells.add_missing_cells = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -86,6 +110,63 @@ class ClearSolutionsKeepStub(ClearSolutions):
         return removed
 
 
+class ExecuteSurvivingDeadKernel(Execute):
+    """nbgrader's :class:`Execute`, except that a dead kernel does not fail the notebook.
+
+    Plain nbgrader drops the whole submission from autograding when the kernel dies (the
+    student gets no grade and no feedback). Here the cell that killed the kernel and every
+    later code cell get an error output saying so, and grading goes on.
+    """
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead_at = None
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:  # raised again while shutting the dead kernel down
+            if self._dead_at is None:
+                raise
+            return self.nb, self.resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._dead_at is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [self._error(f"not run: the kernel died in cell {self._dead_at}")]
+            return cell, self.resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._dead_at = cell.metadata.get("nbgrader", {}).get("grade_id", f"#{index + 1}")
+            cell.outputs.append(
+                self._error(
+                    "the kernel died while running this cell (os._exit, a crash in native "
+                    "code or running out of memory); no later cell was run"
+                )
+            )
+            return cell, self.resources
+
+    @staticmethod
+    def _error(message):
+        return new_output(
+            "error", ename="KernelDied", evalue=message, traceback=[f"KernelDied: {message}"]
+        )
+
+
+class ShortTestTracebacks(NbGraderPreprocessor):
+    """Reduce every error in an autograded test cell to ``ename: evalue``.
+
+    Tracebacks quote the source lines of the frames they pass through; in a test cell those
+    include hidden tests. The students' own cells keep their full tracebacks.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
 def _replaced(preprocessors, old, new):
     if old not in preprocessors:
         raise RuntimeError(f"nbgrader no longer uses {old.__name__}; update nbgrader_config.py")
@@ -105,8 +186,13 @@ c.GenerateAssignment.preprocessors = _replaced(
     ClearSolutions,
     ClearSolutionsKeepStub,
 )
+c.Autograde.autograde_preprocessors = _replaced(
+    Autograde.class_traits()["autograde_preprocessors"].default(),
+    Execute,
+    ExecuteSurvivingDeadKernel,
+)
 c.GenerateFeedback.preprocessors = _inserted_after(
     GenerateFeedback.class_traits()["preprocessors"].default(),
     GetGrades,
-    [ClearHiddenTests, ClearMarkScheme],
+    [ClearHiddenTests, ClearMarkScheme, ShortTestTracebacks],
 )

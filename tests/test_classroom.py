@@ -1,0 +1,244 @@
+"""A class of broken submissions, autograded for real by ``python -m vglib.classroom``.
+
+Nine students submit ``saturating_activations``: a solved notebook, an untouched one, a
+wrong one, one with an infinite loop, one whose cell kills the kernel, one with an edited
+and a deleted test cell, one that is not valid JSON, one under the wrong file name and a
+late one. In one autograde run each gets a clear outcome in the summary table, the
+gradebook and the feedback, and every other student is graded normally. A grader then
+enters a manual grade, the class is autograded again, and nothing changes or is lost.
+
+The per-cell time limit is the config's mechanism (nbgrader's ``Execute.timeout`` with
+``interrupt_on_timeout``) at 30 s instead of the config's 60 s, to keep the suite short;
+``test_config_sets_a_per_cell_timeout`` checks the configured value.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from leaks import find_leaks, secret_snippets
+from nbgrader_course import (
+    NBGRADER,
+    copy_course,
+    course_env,
+    nbgrader_meta,
+    points,
+    run_nbgrader,
+    solved_notebook,
+    source_notebook,
+)
+
+ASSIGNMENT = "saturating_activations"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+DUE = "2026-11-25 12:00:00 UTC"
+ON_TIME = "2026-11-20 12:00:00.000000 UTC"
+LATE = "2026-11-30 12:00:00.000000 UTC"
+TIMEOUT = 30
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def _class(source: Path, release: Path) -> dict[str, dict]:
+    """Each student's submission: the notebook (or raw text), its file name, its timestamp."""
+    subs: dict[str, dict] = {}
+
+    def solved():
+        return solved_notebook(source, release)
+
+    subs["alice"] = {"nb": solved()}
+    subs["bob"] = {"nb": nbformat.read(release, as_version=4)}
+    wrong = solved()
+    _cell(wrong, "sigmoid_prime").source = "def sigmoid_prime(z):\n    return torch.sigmoid(z)"
+    _cell(wrong, "answer_q1").source = 'q1 = "A"'
+    subs["carol"] = {"nb": wrong}
+    loop = solved()
+    _cell(loop, "tanh_prime").source = "while True:\n    pass"
+    subs["dave"] = {"nb": loop}
+    crash = solved()
+    _cell(crash, "ratios").source = "import os\nos._exit(1)"
+    subs["erin"] = {"nb": crash}
+    edited = solved()
+    _cell(edited, "test_sigmoid_prime").source = "pass  # I removed the tests"
+    edited.cells = [c for c in edited.cells if nbgrader_meta(c).get("grade_id") != "test_q2"]
+    subs["frank"] = {"nb": edited}
+    subs["grace"] = {"text": '{"cells": [ this is not json'}
+    subs["heidi"] = {"nb": solved(), "name": f"{ASSIGNMENT} (1).ipynb"}
+    subs["ivan"] = {"nb": solved(), "timestamp": LATE}
+    return subs
+
+
+def _submit(course_dir: Path, student: str, sub: dict) -> None:
+    """Put a submission where ``nbgrader collect`` puts it (the exchange is tested elsewhere)."""
+    folder = course_dir / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    path = folder / sub.get("name", NOTEBOOK)
+    if "nb" in sub:
+        nbformat.write(sub["nb"], path)
+    else:
+        path.write_text(sub["text"], encoding="utf-8")
+    (folder / "timestamp.txt").write_text(sub.get("timestamp", ON_TIME))
+
+
+def _classroom(course_dir: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vglib.classroom",
+            "autograde",
+            ASSIGNMENT,
+            "--timeout",
+            str(TIMEOUT),
+        ],
+        cwd=course_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert proc.returncode == 0, f"vglib.classroom failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    return proc.stdout
+
+
+def _report(course_dir: Path) -> dict[str, dict[str, str]]:
+    with open(course_dir / "reports" / f"{ASSIGNMENT}.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def _grades(course_dir: Path, env) -> dict[str, dict[str, str]]:
+    run_nbgrader("export", cwd=course_dir, env=env)
+    with open(course_dir / "grades.csv", newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not NBGRADER.exists():
+        pytest.skip(f"nbgrader is not installed next to {NBGRADER.parent}")
+    base = tmp_path_factory.mktemp("classroom")
+    course_dir = copy_course(base / "exercises", (ASSIGNMENT,))
+    env = course_env(base / "home", base / "exchange")
+    run_nbgrader("generate_assignment", ASSIGNMENT, cwd=course_dir, env=env)
+    run_nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE}", cwd=course_dir, env=env)
+    release = course_dir / "release" / ASSIGNMENT / NOTEBOOK
+    subs = _class(source_notebook(ASSIGNMENT), release)
+    for student, sub in subs.items():
+        _submit(course_dir, student, sub)
+
+    first = _classroom(course_dir, env)
+    first_report, first_grades = _report(course_dir), _grades(course_dir, env)
+
+    # a grader gives alice's open answer 3 points in the formgrader
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(
+            "dilemma_answer", NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, "alice"
+        )
+        grade.manual_score = 3.0
+        gb.db.commit()
+
+    second = _classroom(course_dir, env)
+    return {
+        "dir": course_dir,
+        "subs": subs,
+        "output": (first, second),
+        "reports": (first_report, _report(course_dir)),
+        "grades": (first_grades, _grades(course_dir, env)),
+    }
+
+
+def test_config_sets_a_per_cell_timeout():
+    text = (source_notebook(ASSIGNMENT).parents[2] / "nbgrader_config.py").read_text()
+    assert "c.Execute.timeout = 60" in text
+
+
+def test_classroom_rejects_an_unknown_assignment(tmp_path):
+    course_dir = copy_course(tmp_path / "exercises", (ASSIGNMENT,))
+    proc = subprocess.run(
+        [sys.executable, "-m", "vglib.classroom", "autograde", "saturating_activation"],
+        cwd=course_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "no assignment 'saturating_activation'" in proc.stderr
+    assert "saturating_activations" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_every_student_gets_a_clear_outcome(graded):
+    report = graded["reports"][0]
+    assert set(report) == set(graded["subs"])
+    auto, total = points(source_notebook(ASSIGNMENT))
+    expected = {
+        "alice": (auto, "graded", ""),
+        "bob": (0, "graded", ""),
+        "carol": (auto - 3, "graded", ""),  # sigmoid_prime (2 points) and q1 (1 point) wrong
+        "dave": (auto - 2, "graded with problems", "ran out of time in tanh_prime"),
+        "erin": (7, "graded with problems", "the kernel died in ratios"),
+        "frank": (auto, "graded with problems", "deleted cells put back: test_q2"),
+        "grace": (0, "not graded", "is not a readable notebook"),
+        "heidi": (auto, "graded with problems", f"submitted as '{ASSIGNMENT} (1).ipynb'"),
+        "ivan": (auto, "graded with problems", "submitted 5.0 days after the due date"),
+    }
+    for student, (score, status, note) in expected.items():
+        row = report[student]
+        assert (float(row["score"]), row["status"]) == (score, status), row
+        assert note in row["notes"], row
+        assert float(row["max_score"]) == total
+    assert "edited locked cells restored: test_sigmoid_prime" in report["frank"]["notes"]
+    # the table is printed too
+    assert "grace" in graded["output"][0] and "not graded" in graded["output"][0]
+
+
+@pytest.mark.slow
+def test_the_gradebook_holds_every_student(graded):
+    grades = graded["grades"][0]
+    assert set(grades) == set(graded["subs"])
+    for student, row in graded["reports"][0].items():
+        assert float(grades[student]["raw_score"]) == float(row["score"]), student
+    assert grades["ivan"]["timestamp"] > grades["ivan"]["duedate"]
+
+
+@pytest.mark.slow
+def test_feedback_states_the_outcome_and_leaks_nothing(graded):
+    course_dir = graded["dir"]
+    snippets = secret_snippets(source_notebook(ASSIGNMENT))
+    for student, sub in graded["subs"].items():
+        page = course_dir / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        assert page.exists(), f"no feedback for {student}"
+        text = page.read_text(encoding="utf-8")
+        assert text.count('class="vg-outcome"') == 1, student
+        row = graded["reports"][1][student]
+        if row["status"] == "not graded":
+            assert "could not be graded automatically" in text
+        else:
+            assert f"Autograded score: {float(row['score']):g} of" in text
+        submitted = sub["nb"] if "nb" in sub else None
+        own = nbformat.writes(submitted) if submitted is not None else sub["text"]
+        secret = [s for s in snippets if not find_leaks(own, [s])]
+        assert find_leaks(text, secret) == [], f"{student}'s feedback leaks"
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_the_same_grades_and_keeps_manual_ones(graded):
+    first, second = graded["reports"]
+    assert float(second["alice"]["score"]) == float(first["alice"]["score"]) + 3
+    second["alice"]["score"] = first["alice"]["score"]
+    assert first == second
+    before, after = graded["grades"]
+    for student in before:
+        if student == "alice":
+            assert float(after[student]["raw_score"]) == float(before[student]["raw_score"]) + 3
+        else:
+            assert after[student] == before[student], student

@@ -1,0 +1,135 @@
+"""Multiple-choice answers checked without the key in clear.
+
+The course's nbgrader assignments check a multiple-choice answer against a salted SHA-256
+digest, so that the expected letter appears neither in the released notebook nor in the
+feedback a student receives (which shows the hidden tests' failure messages, not their
+source). A salt per assignment and question makes the digests of two questions differ
+even when they have the same answer.
+
+Instructors compute the digests to paste into a hidden test with::
+
+    python -m vglib.grading initialization q1=B q2=D
+
+This is not cryptography: with four letters to try, a determined student can recover an
+answer from its digest by hand. It keeps keys out of sight, as nbgrader's own hashed tests
+do, and out of anything the course renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "CHOICES",
+    "AssignmentSummary",
+    "answer_digest",
+    "check_answer",
+    "normalize_choice",
+    "summarize_assignment",
+]
+
+#: The letters a multiple-choice answer may take.
+CHOICES = ("A", "B", "C", "D")
+
+_SALT = "vanishing-gradients/{assignment}/v1"
+
+
+def normalize_choice(answer: object) -> str:
+    """``' b '`` -> ``'B'``; anything but a string -> ``''``."""
+    return answer.strip().upper() if isinstance(answer, str) else ""
+
+
+def answer_digest(assignment: str, question: str, answer: object) -> str:
+    """Salted SHA-256 hex digest of the normalized ``answer`` to ``question`` of ``assignment``.
+
+    Parameters
+    ----------
+    assignment : str
+        The nbgrader assignment name, e.g. ``"initialization"``.
+    question : str
+        The variable that holds the answer, e.g. ``"q1"``.
+    answer : object
+        The student's answer; case and surrounding spaces do not matter.
+    """
+    salt = _SALT.format(assignment=assignment)
+    text = f"{salt}:{question}:{normalize_choice(answer)}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_answer(assignment: str, question: str, answer: object, digest: str) -> None:
+    """Raise ``AssertionError`` unless ``answer`` is the one whose digest is ``digest``.
+
+    The message names the letter given, never the expected one.
+    """
+    letter = normalize_choice(answer)
+    if letter not in CHOICES:
+        raise AssertionError(f"{question} should be one of {', '.join(CHOICES)}; got {answer!r}")
+    if answer_digest(assignment, question, letter) != digest:
+        raise AssertionError(f"{question}: the expected answer is another letter than {letter!r}")
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    """What an assignment asks for, counted from its nbgrader metadata (never its content)."""
+
+    name: str
+    title: str
+    coding_tests: int
+    multiple_choice: int
+    open_questions: int
+    auto_points: float
+    manual_points: float
+
+
+def summarize_assignment(path: str | Path) -> AssignmentSummary:
+    """Count the graded cells and points of an nbgrader source notebook at ``path``."""
+    path = Path(path)
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable notebook: {err}") from err
+    coding = mcq = open_q = 0
+    auto = manual = 0.0
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        source = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown":
+            open_q += 1
+            manual += meta.get("points", 0)
+        else:
+            auto += meta.get("points", 0)
+            if "check_answer(" in source:
+                mcq += 1
+            else:
+                coding += 1
+    first = "".join(nb["cells"][0].get("source", [])).splitlines() if nb.get("cells") else []
+    title = first[0].lstrip("# ").strip() if first else path.stem
+    return AssignmentSummary(path.stem, title, coding, mcq, open_q, auto, manual)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the digest of each ``question=letter`` pair for one assignment."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vglib.grading",
+        description="Digests of multiple-choice answers, for the hidden tests of an assignment.",
+    )
+    parser.add_argument("assignment", help="the nbgrader assignment name")
+    parser.add_argument("answers", nargs="+", metavar="QUESTION=LETTER", help="e.g. q1=B")
+    args = parser.parse_args(argv)
+    for pair in args.answers:
+        question, sep, letter = pair.partition("=")
+        if not sep or not question or normalize_choice(letter) not in CHOICES:
+            parser.error(f"{pair!r}: expected QUESTION=LETTER with a letter in {CHOICES}")
+        print(f"{question} {answer_digest(args.assignment, question, letter)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
