@@ -80,3 +80,34 @@ def test_no_solution_hidden_test_key_or_rubric_in_the_built_book(html_dir):
             assert not leaks, (
                 f"{page.relative_to(html_dir)} shows {source.name} secrets: {leaks[:3]}"
             )
+
+
+@pytest.mark.slow
+def test_launch_buttons_come_from_the_repository_setting(html_dir):
+    """Binder, JupyterHub (nbgitpuller) and Colab links on every chapter; Colab gets an .ipynb."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["repository"]["branch"]
+    chapters = [name for name in toc_files() if name.startswith("chapters/")]
+    assert chapters
+    for name in chapters:
+        soup = BeautifulSoup((html_dir / f"{name}.html").read_text(), "html.parser")
+        links = [a["href"] for a in soup.select(".dropdown-launch-buttons a[href]")]
+        binder = [u for u in links if u.startswith(config["launch_buttons"]["binderhub_url"])]
+        hub = [u for u in links if u.startswith(config["launch_buttons"]["jupyterhub_url"])]
+        colab = [u for u in links if u.startswith(config["launch_buttons"]["colab_url"])]
+        assert binder == [f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{name}.md"]
+        assert len(hub) == 1 and "git-pull?repo=" in hub[0] and f"{name}.md" in hub[0]
+        assert colab == [
+            f"https://colab.research.google.com/github/{repo}/blob/gh-pages/_sources/{name}.ipynb"
+        ], colab
+        # the notebook Colab opens: valid, executed, and installing vglib first on Colab
+        import nbformat
+
+        nb = nbformat.read(html_dir / "_sources" / f"{name}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        assert nb.cells[0].metadata.get("vglib") == "colab-setup"
+        assert f"git+https://github.com/{repo}" in nb.cells[0].source
+        assert any(cell.get("outputs") for cell in nb.cells[1:]), f"{name}: not executed"
