@@ -7,7 +7,11 @@
   nothing changed, and each page's weight (its HTML, which carries the static demo frames,
   plus the images it loads);
 * nbgrader autograding one solved submission per assignment, beside autograding an empty
-  one-cell notebook in the same run: the floor that nbgrader itself costs.
+  one-cell notebook in the same run: the floor that nbgrader itself costs;
+* the gradient-flow monitor's overhead on a training step (median with and without it);
+* ``python -m vglib.classroom autograde`` on the fault-injected class of tests/test_classroom.py
+  (nine submissions: solved, blank, wrong, infinite loop, kernel kill, edited test cells,
+  invalid JSON, wrong file name, late) with the course's own 60 s cell timeout.
 
 Run with ``make bench`` or ``python -m benchmarks [--repeat N] [--only SECTION ...]``.
 """
@@ -188,7 +192,75 @@ def autograde_times(repeat: int) -> None:
             )
 
 
-SECTIONS = ("demos", "chapters", "build", "autograde")
+def monitor_costs(repeat: int) -> None:
+    """Median step time with and without GradientFlowMonitor, on the chapter's CNNs and an MLP."""
+    from vglib.compute import build_cnn, build_mlp, make_bars, make_spirals, monitor_overhead
+
+    X_img, y_img = make_bars(32, seed=0)
+    X_pts, y_pts = make_spirals(256, seed=0)
+    cases = {
+        "CNN 6x8 channels, ReLU+He+BN": (
+            build_cnn(
+                num_layers=6, channels=8, activation="relu", init="he", batch_norm=True, seed=0
+            ),
+            X_img,
+            y_img,
+        ),
+        "CNN 6x32 channels, ReLU+He+BN": (
+            build_cnn(
+                num_layers=6, channels=32, activation="relu", init="he", batch_norm=True, seed=0
+            ),
+            X_img,
+            y_img,
+        ),
+        "MLP 10x256, sigmoid": (
+            build_mlp(2, 2, num_layers=10, width=256, activation="sigmoid", seed=0),
+            X_pts,
+            y_pts,
+        ),
+    }
+    print(f"gradient-flow monitor overhead per training step ({repeat} x 100 steps)")
+    for label, (model, X, y) in cases.items():
+        runs = [monitor_overhead(model, X, y, repeats=100) for _ in range(repeat)]
+        ratios = [r.ratio for r in runs]
+        print(
+            f"  {label:32s} without {1000 * statistics.median(r.plain for r in runs):6.2f} ms   "
+            f"with {1000 * statistics.median(r.monitored for r in runs):6.2f} ms   "
+            f"ratio median {statistics.median(ratios):.2f} range {min(ratios):.2f}-{max(ratios):.2f}"
+        )
+
+
+def class_autograde() -> None:
+    """The fault-injected class of tests/test_classroom.py, autograded once by vglib.classroom."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from nbgrader_course import copy_course, course_env, run_nbgrader, source_notebook
+    from test_classroom import ASSIGNMENT, DUE, NOTEBOOK, _class, _submit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        course = copy_course(base / "exercises", (ASSIGNMENT,))
+        env = course_env(base / "home", base / "exchange")
+        run_nbgrader("generate_assignment", ASSIGNMENT, cwd=course, env=env)
+        run_nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE}", cwd=course, env=env)
+        subs = _class(source_notebook(ASSIGNMENT), course / "release" / ASSIGNMENT / NOTEBOOK)
+        for student, sub in subs.items():
+            _submit(course, student, sub)
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "vglib.classroom", "autograde", ASSIGNMENT],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        took = time.perf_counter() - start
+    print(
+        f"fault-injected class ({len(subs)} submissions, config timeout 60 s per cell): "
+        f"vglib.classroom autograde + feedback {took:.1f} s"
+    )
+
+
+SECTIONS = ("demos", "chapters", "build", "autograde", "monitor", "class")
 
 
 def main() -> None:
@@ -209,6 +281,10 @@ def main() -> None:
         book_build()
     if "autograde" in sections:
         autograde_times(args.repeat)
+    if "monitor" in sections:
+        monitor_costs(args.repeat)
+    if "class" in sections:
+        class_autograde()
 
 
 if __name__ == "__main__":
