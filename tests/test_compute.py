@@ -299,3 +299,15 @@ def test_compute_runs_on_one_thread_and_restores_the_callers_setting():
     X, y = _spirals()
     vc.train(vc.build_mlp(2, 2, num_layers=2), X, y, steps=2, record_every=1, progress=False)
     assert torch.get_num_threads() == before
+
+
+def test_saturation_limit_is_a_share_of_the_largest_slope():
+    from vglib.compute import SATURATING_MAX_SLOPE, max_slope, saturation_limit
+
+    for activation, largest in SATURATING_MAX_SLOPE.items():
+        assert largest == pytest.approx(max_slope(activation), rel=1e-9)
+        assert saturation_limit(activation, 0.1) == pytest.approx(0.1 * largest)
+    with pytest.raises(ValueError, match="sigmoid"):
+        saturation_limit("relu")
+    with pytest.raises(ValueError, match="at most 1"):
+        saturation_limit("tanh", 2.0)

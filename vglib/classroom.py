@@ -83,7 +83,9 @@ class Outcome:
 def _nbgrader() -> list[str]:
     """nbgrader next to this interpreter; its own tools (alembic) on the PATH."""
     bindir = Path(sys.executable).parent
-    os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    path = os.environ.get("PATH", "")
+    if str(bindir) not in path.split(os.pathsep):
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{path}"
     exe = bindir / "nbgrader"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "nbgrader"]
 
@@ -343,10 +345,11 @@ def autograde(
     """
     course_dir = Path(course_dir).resolve()
     results: dict[str, list[Outcome]] = {}
-    for assignment in names or assignments(course_dir):
-        if assignment not in assignments(course_dir):
-            known = ", ".join(assignments(course_dir))
-            raise ValueError(f"no assignment {assignment!r} in {course_dir}/source: {known}")
+    known = assignments(course_dir)
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        raise ValueError(f"no assignment {unknown[0]!r} in {course_dir}/source: {', '.join(known)}")
+    for assignment in names or known:
         students = _students(course_dir, assignment)
         if not students:
             print(f"{assignment}: no submissions collected; skipped", file=out)

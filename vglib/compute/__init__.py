@@ -108,10 +108,12 @@ from vglib.compute.initialization import (
 )
 from vglib.compute.measure import (
     LOSSES,
+    SATURATING_MAX_SLOPE,
     GradientFlow,
     activation_slope,
     loss_fn,
     measure_gradient_flow,
+    saturation_limit,
 )
 from vglib.compute.models import (
     ACTIVATIONS,
@@ -229,6 +231,7 @@ __all__ = [
     "QUANTITIES",
     "RNN_CELLS",
     "SATURATING",
+    "SATURATING_MAX_SLOPE",
     "WEIGHT_KINDS",
     "AddingRun",
     "Backprop",
@@ -355,6 +358,7 @@ __all__ = [
     "residual_profile",
     "rnn_cliff",
     "row_spread",
+    "saturation_limit",
     "scalar_chain",
     "scale_invariance",
     "slope_curve",

@@ -13,6 +13,21 @@ from vglib.compute.models import MLP, SATURATING
 
 LOSSES = ("cross_entropy", "mse")
 
+#: The largest slope of each saturating activation (at z = 0), the scale of "saturated".
+SATURATING_MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}
+
+
+def saturation_limit(activation: str, threshold: float = 0.1) -> float:
+    """The slope below which a unit of ``activation`` counts as saturated.
+
+    ``threshold`` times the activation's largest slope; ``activation`` is ``"sigmoid"`` or
+    ``"tanh"`` (the others do not saturate). :func:`measure_gradient_flow` and
+    :class:`vglib.compute.monitor.GradientFlowMonitor` both use it.
+    """
+    check_choice("activation", activation, SATURATING_MAX_SLOPE)
+    threshold = check_real("threshold", threshold, minimum=0.0, maximum=1.0)
+    return threshold * SATURATING_MAX_SLOPE[activation]
+
 
 @dataclass(frozen=True)
 class GradientFlow:
@@ -176,8 +191,8 @@ def measure_gradient_flow(
     slope = activation_slope(model.layers[0].act, torch.stack(pre))  # (num_layers, batch, width)
     dead = (slope == 0).all(dim=1).float().mean(dim=1).numpy().astype(float)
     if model.activation in SATURATING:
-        max_slope = {"sigmoid": 0.25, "tanh": 1.0}[model.activation]
-        saturated = (slope < saturation_threshold * max_slope).float().mean(dim=(1, 2))
+        limit = saturation_limit(model.activation, saturation_threshold)
+        saturated = (slope < limit).float().mean(dim=(1, 2))
         saturation = saturated.numpy().astype(float)
     else:
         saturation = np.full(num_layers, np.nan)

@@ -38,9 +38,8 @@ from torch import nn
 
 from vglib._validate import check_choice, check_int, check_real
 from vglib.compute._threads import one_thread
-from vglib.compute.measure import activation_slope
+from vglib.compute.measure import activation_slope, saturation_limit
 from vglib.compute.models import SATURATING
-from vglib.compute.theory import max_slope
 
 #: Module types watched as layers: their weights' gradients and updates are recorded.
 LAYER_TYPES: tuple[type[nn.Module], ...] = (
@@ -244,7 +243,6 @@ class GradientFlowMonitor:
         self._order: list[str] = []  # execution order, filled by the first forward pass
         self._stats = {name: _Stats() for name in chosen}
         self._last: str | None = None
-        self._max_slope: dict[type, float] = {}
         self._activation_names: dict[str, str] = {}
         self._busy = False
         self._rows: dict[str, list] = {key: [] for key in (*QUANTITIES, "weight_norm", "loss")}
@@ -320,9 +318,7 @@ class GradientFlowMonitor:
         else:
             slope = _slope(module, z, h)
             if kind in _SATURATING_TYPES:
-                if kind not in self._max_slope:
-                    self._max_slope[kind] = max_slope(_SATURATING_TYPES[kind], points=20_001)
-                limit = self.saturation_threshold * self._max_slope[kind]
+                limit = saturation_limit(_SATURATING_TYPES[kind], self.saturation_threshold)
                 stats.saturated = stats.saturated + (slope < limit).sum()
                 stats.entries += slope.numel()
             nonzero = slope != 0

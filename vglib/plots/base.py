@@ -74,6 +74,16 @@ def _hide_others(ax: Axes, prefix: str, keep: set[str]) -> None:
             artist.set_visible(False)
 
 
+def _log_y(ax: Axes, *, numticks: int = 7) -> None:
+    """Log-scale y axis with a label every few decades and no minor ticks.
+
+    Readable over 20 decades, and cheap to draw (no minor-tick labels to lay out).
+    """
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(numticks=numticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def _refresh(ax: Axes, *, legend: bool = True) -> None:
     ax.relim(visible_only=True)
     ax.autoscale_view()
@@ -132,10 +142,7 @@ def gradient_norms(
             linewidth=2,
         )
     _hide_others(ax, f"{key}:", keep)
-    ax.set_yscale("log")
-    # one label every few decades and no minor ticks: readable over 20 decades, and cheap to draw
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
+    _log_y(ax)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)

@@ -22,6 +22,20 @@ def _log_axis(ax: Axes, ylim: tuple[float, float]) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
+def _unit_line(ax: Axes, key: str, layer: np.ndarray) -> None:
+    """The dashed reference line at 1 (neither vanishing nor exploding) across the layers."""
+    _line(
+        ax,
+        f"{key}:one",
+        [layer[0] - 0.5, layer[-1] + 0.5],
+        [1.0, 1.0],
+        color="0.5",
+        linestyle="--",
+        linewidth=1,
+        label="_one",
+    )
+
+
 def chain_gradients(
     layer: np.ndarray,
     measured: np.ndarray,
@@ -54,16 +68,7 @@ def chain_gradients(
     ax = _axes(ax)
     layer = np.asarray(layer)
     keep = {f"{key}:one", f"{key}:product", f"{key}:autograd"}
-    _line(
-        ax,
-        f"{key}:one",
-        [layer[0] - 0.5, layer[-1] + 0.5],
-        [1.0, 1.0],
-        color="0.5",
-        linestyle="--",
-        linewidth=1,
-        label="_one",
-    )
+    _unit_line(ax, key, layer)
     _line(
         ax,
         f"{key}:product",
@@ -121,16 +126,7 @@ def layer_factors(
     """
     ax = _axes(ax)
     layer = np.asarray(layer)
-    _line(
-        ax,
-        f"{key}:one",
-        [layer[0] - 0.5, layer[-1] + 0.5],
-        [1.0, 1.0],
-        color="0.5",
-        linestyle="--",
-        linewidth=1,
-        label="_one",
-    )
+    _unit_line(ax, key, layer)
     _line(
         ax,
         f"{key}:factor",

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _refresh, style
+from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _log_y, _refresh, style
 
 
 def _hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
@@ -22,12 +21,6 @@ def _hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
         if "label" in kwargs:
             line.set_label(kwargs["label"])
     return line
-
-
-def _log_y(ax: Axes) -> None:
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def cliff_profile(

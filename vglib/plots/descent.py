@@ -6,9 +6,18 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _refresh, _text, style
+from vglib.plots.base import (
+    PALETTE,
+    _axes,
+    _find,
+    _hide_others,
+    _line,
+    _log_y,
+    _refresh,
+    _text,
+    style,
+)
 
 
 def contour_path(
@@ -102,11 +111,9 @@ def loss_curve(
     losses = np.asarray(losses, dtype=float)
     steps = np.arange(len(losses))
     _line(ax, f"{key}:line", steps, losses, color=PALETTE[6], linewidth=1.5, label="loss")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_ylim(*ylim)
     ax.set_xlim(0, xmax if xmax is not None else max(1, len(losses) - 1))
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("step t")
     ax.set_ylabel(r"loss $L(\theta_t)$")
     ax.grid(True, which="major", alpha=0.3)
@@ -167,9 +174,7 @@ def per_layer(
                 label="_zero",
             )
     _hide_others(ax, f"{key}:", keep)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=8))
-    ax.yaxis.set_minor_locator(NullLocator())
+    _log_y(ax, numticks=8)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)

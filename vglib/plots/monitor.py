@@ -14,7 +14,7 @@ from matplotlib.image import AxesImage
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _refresh, style
+from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _log_y, _refresh, style
 
 
 def _power_of_ten(value: float, _position: int) -> str:
@@ -149,9 +149,7 @@ def step_profile(
         _line(ax, gid, x, np.asarray(series, dtype=float), label=label, markersize=5, **style(i))
     _hide_others(ax, f"{key}:", keep)
     if logy:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(numticks=7))
-        ax.yaxis.set_minor_locator(NullLocator())
+        _log_y(ax)
         ax.yaxis.set_major_formatter(_POWER_LABELS)
     ax.set_xticks(x, list(layer_labels), fontsize="small")
     ax.set_xlabel("layer (input on the left)")
@@ -200,9 +198,7 @@ def layer_curves(
         line.set_linestyle(("-", "--", "-.", ":")[k % 4])
     _hide_others(ax, f"{key}:", keep)
     if logy:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(numticks=7))
-        ax.yaxis.set_minor_locator(NullLocator())
+        _log_y(ax)
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="small")

@@ -12,9 +12,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.text import Text
-from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _find, _line, _refresh, style
+from vglib.plots.base import PALETTE, _axes, _find, _line, _log_y, _refresh, style
 
 
 def depth_costs(
@@ -114,9 +113,7 @@ def weight_moves(
         markersize=5,
         **style(1),
     )
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
+    _log_y(ax)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(r"weight change $\|W_l(T) - W_l(0)\|$")
     ax.grid(True, which="major", alpha=0.3)

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import _axes, _hide_others, _line, _refresh, style
+from vglib.plots.base import _axes, _hide_others, _line, _log_y, _refresh, style
 
 
 def depth_profiles(
@@ -73,9 +72,7 @@ def depth_profiles(
             linewidth=2.2,
         )
     _hide_others(ax, f"{key}:", keep)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
+    _log_y(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import _axes, _find, _hide_others, _line, _refresh, style
+from vglib.plots.base import _axes, _find, _hide_others, _line, _log_y, _refresh, style
 
 
 def gradient_through_time(
@@ -48,9 +47,7 @@ def gradient_through_time(
         kw["marker"] = None
         _line(ax, gid, np.asarray(t), values, label=label, linewidth=2, **kw)
     _hide_others(ax, f"{key}:", keep)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=7))
-    ax.yaxis.set_minor_locator(NullLocator())
+    _log_y(ax)
     ax.set_xlabel("time step t of the input (T = last)")
     ax.set_ylabel(r"$\|\partial y_T / \partial x_t\|$")
     ax.grid(True, which="major", alpha=0.3)
