@@ -18,8 +18,14 @@ the answers away from students:
   test cell keeps only its last line (``AssertionError: q1: the expected answer is ...``):
   the traceback of a failing hidden test quotes the hidden test's own source.
 
-Two keep one broken submission from costing a student more than it must:
+Three keep a submission from costing a student more than it must:
 
+* Output on stderr never fails a test: a test fails only when it raises. nbgrader scores a
+  graded cell that writes anything to stderr as zero, so a library warning printed while a
+  test calls the student's code (torch's "Full backward hook is firing ..." for an allowed
+  ``register_full_backward_hook``) would cost points. Autograding turns every stderr stream
+  in the notebook into ordinary output, marked ``[stderr]``, before the grades are saved: the
+  student still reads it in the feedback.
 * Test cells and task cells that a student deleted are put back before grading (nbgrader
   restores edited locked cells from the gradebook anyway; deleted ones only with
   ``OverwriteCells.add_missing_cells``).
@@ -41,6 +47,7 @@ from nbgrader.preprocessors import (
     ClearSolutions,
     Execute,
     GetGrades,
+    IgnorePattern,
     NbGraderPreprocessor,
 )
 from traitlets import Unicode
@@ -167,6 +174,28 @@ class ShortTestTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+class StderrIsNotAFailure(NbGraderPreprocessor):
+    """Keep what a cell wrote to stderr, but as ordinary output that does not fail a test.
+
+    Runs after execution and before the grades are saved (in place of nbgrader's
+    :class:`IgnorePattern`, which would delete matching output instead of keeping it).
+    """
+
+    marker = Unicode("[stderr] ", help="Prefix of every line that was written to stderr").tag(
+        config=True
+    )
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    output.name = "stdout"
+                    output.text = "".join(
+                        self.marker + line for line in output.text.splitlines(keepends=True)
+                    )
+        return cell, resources
+
+
 def _replaced(preprocessors, old, new):
     if old not in preprocessors:
         raise RuntimeError(f"nbgrader no longer uses {old.__name__}; update nbgrader_config.py")
@@ -180,16 +209,20 @@ def _inserted_after(preprocessors, anchor, extra):
     return [*preprocessors[:at], *extra, *preprocessors[at:]]
 
 
-# nbgrader's own pipelines, with the two changes described at the top.
+# nbgrader's own pipelines, with the changes described at the top.
 c.GenerateAssignment.preprocessors = _replaced(
     GenerateAssignment.class_traits()["preprocessors"].default(),
     ClearSolutions,
     ClearSolutionsKeepStub,
 )
 c.Autograde.autograde_preprocessors = _replaced(
-    Autograde.class_traits()["autograde_preprocessors"].default(),
-    Execute,
-    ExecuteSurvivingDeadKernel,
+    _replaced(
+        Autograde.class_traits()["autograde_preprocessors"].default(),
+        Execute,
+        ExecuteSurvivingDeadKernel,
+    ),
+    IgnorePattern,
+    StderrIsNotAFailure,
 )
 c.GenerateFeedback.preprocessors = _inserted_after(
     GenerateFeedback.class_traits()["preprocessors"].default(),

@@ -82,10 +82,10 @@ def _cell_source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _split_regions(source: str) -> tuple[list[str], list[list[str]], bool]:
-    """Split a cell into public lines and secret regions; also say if it had a solution region."""
+def _split_regions(source: str) -> tuple[list[str], list[tuple[str, list[str]]], bool]:
+    """Split a cell into public lines and (kind, lines) secret regions; say if it had a solution."""
     public: list[str] = []
-    regions: list[list[str]] = []
+    regions: list[tuple[str, list[str]]] = []
     current: list[str] | None = None
     end = ""
     had_solution = False
@@ -96,15 +96,13 @@ def _split_regions(source: str) -> tuple[list[str], list[list[str]], bool]:
                 kind, (_, end) = opened[0]
                 had_solution |= kind == "solution"
                 current = []
+                regions.append((kind, current))
             else:
                 public.append(line)
         elif end in line:
-            regions.append(current)
             current = None
         else:
             current.append(line)
-    if current is not None:  # an unterminated region: nbgrader refuses it, but stay safe
-        regions.append(current)
     return public, regions, had_solution
 
 
@@ -120,7 +118,9 @@ def _core(canon_line: str) -> str:
     return _TRAILER.sub("", core)
 
 
-def secret_snippets(source_notebook_path: str | Path) -> list[str]:
+def secret_snippets(
+    source_notebook_path: str | Path, kinds: tuple[str, ...] = tuple(REGIONS)
+) -> list[str]:
     """Distinctive lines of ``source_notebook_path`` that only an instructor may see.
 
     Returns stripped lines from solution regions (or from whole solution cells that have
@@ -133,7 +133,7 @@ def secret_snippets(source_notebook_path: str | Path) -> list[str]:
     """
     nb = json.loads(Path(source_notebook_path).read_text(encoding="utf-8"))
     public: list[str] = []
-    regions: list[list[str]] = []
+    regions: list[tuple[str, list[str]]] = []
     answer_keys: list[str] = []
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -141,12 +141,12 @@ def secret_snippets(source_notebook_path: str | Path) -> list[str]:
         cell_public, cell_regions, had_solution = _split_regions(source)
         if meta.get("solution") and not had_solution:
             # nbgrader replaces a solution cell without regions by its stub
-            cell_regions.append(cell_public)
+            cell_regions.append(("solution", cell_public))
             cell_public = []
         public.extend(cell_public)
         regions.extend(cell_regions)
-        if meta.get("solution"):
-            solution_lines = [line for region in cell_regions for line in region]
+        if meta.get("solution") and "solution" in kinds:
+            solution_lines = [line for _, region in cell_regions for line in region]
             answer_keys.extend(line.strip() for line in solution_lines if _ANSWER_KEY.match(line))
     public_text = _canon("\n".join(public))
 
@@ -166,7 +166,9 @@ def secret_snippets(source_notebook_path: str | Path) -> list[str]:
 
     for key in answer_keys:
         add(key, key=True)
-    for region in regions:
+    for kind, region in regions:
+        if kind not in kinds:
+            continue
         lines = [line.strip() for line in region if line.strip()]
         added = [add(line) for line in lines]
         if not any(added) and len(lines) > 1:

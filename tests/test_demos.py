@@ -144,3 +144,40 @@ def test_every_course_demo_responds_to_its_main_control(demo):
 def test_every_course_demo_describes_itself_with_numbers(demo):
     text = demo.describe(demo.result(), demo.resolve())
     assert re.search(r"\d", text) and len(text) > 40
+
+
+def test_a_cited_setting_must_be_a_static_frame():
+    with pytest.raises(ValueError, match=r"cited setting 'big' of demo 'toy2': scale=2.0 is not"):
+        Demo(
+            name="toy2",
+            title="Toy",
+            params=(Slider("scale", (0.5, 1.0, 2.0), 1.0, static=(0.5, 1.0)),),
+            compute=_toy_compute,
+            draw=_toy_draw,
+            describe=lambda r, v: "",
+            cited={"big": {"scale": 2.0}},
+        )
+    with pytest.raises(ValueError, match="names 'size', which is not a parameter"):
+        Demo(
+            name="toy3",
+            title="Toy",
+            params=(Slider("scale", (0.5, 1.0, 2.0), 1.0),),
+            compute=_toy_compute,
+            draw=_toy_draw,
+            describe=lambda r, v: "",
+            cited={"big": {"size": 2.0}},
+        )
+
+
+def test_every_cited_setting_is_precomputed_and_used_by_a_chapter(root):
+    chapters = "\n".join(p.read_text() for p in (root / "chapters").glob("*.md"))
+    for demo in DEMOS:
+        grid = demo.static_grid()
+        for setting in demo.cited:
+            values = demo.cite(setting)
+            for name, value in values.items():
+                assert value in grid[name], f"{demo.name}: {setting} needs {name}={value}"
+            assert f'"{setting}"' in chapters or f"'{setting}'" in chapters, (
+                f"{demo.name}: no chapter refers to its cited setting {setting!r}"
+            )
+            assert "=" in demo.setting_text(setting)

@@ -12,6 +12,7 @@ from vglib.grading import (
     CHOICES,
     answer_digest,
     check_answer,
+    hidden_case,
     normalize_choice,
     summarize_assignment,
 )
@@ -46,6 +47,30 @@ def test_check_answer_never_names_the_expected_letter():
         assert f"{wrong!r}" in str(err.value) and "'D'" not in str(err.value)
     with pytest.raises(AssertionError, match="should be one of A, B, C, D; got 'E'"):
         check_answer("demo", "q1", "E", digest)
+
+
+def test_a_wrong_letter_is_explained_and_a_right_one_is_silent():
+    digest = answer_digest("demo", "q1", "D")
+    why = "Scaling the learning rate scales every layer's step alike."
+    check_answer("demo", "q1", "D", digest, why=why)
+    with pytest.raises(AssertionError) as err:
+        check_answer("demo", "q1", "A", digest, why=why)
+    assert str(err.value).endswith(why) and "'D'" not in str(err.value)
+
+
+def test_hidden_case_names_the_case_around_errors_from_student_code():
+    with pytest.raises(
+        AssertionError,
+        match=r"^hidden test, 3-class tanh network: your code "
+        r"raised RuntimeError: Class values must be smaller",
+    ):
+        with hidden_case("3-class tanh network"):
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    with pytest.raises(AssertionError, match="^the test's own message$"):
+        with hidden_case("any case"):
+            raise AssertionError("the test's own message")
+    with hidden_case("no error"):
+        pass
 
 
 def test_command_line_prints_digests_and_rejects_bad_pairs():

@@ -18,9 +18,11 @@ do, and out of anything the course renders.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ __all__ = [
     "AssignmentSummary",
     "answer_digest",
     "check_answer",
+    "hidden_case",
     "normalize_choice",
     "summarize_assignment",
 ]
@@ -61,16 +64,45 @@ def answer_digest(assignment: str, question: str, answer: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_answer(assignment: str, question: str, answer: object, digest: str) -> None:
+def check_answer(
+    assignment: str, question: str, answer: object, digest: str, *, why: str = ""
+) -> None:
     """Raise ``AssertionError`` unless ``answer`` is the one whose digest is ``digest``.
 
-    The message names the letter given, never the expected one.
+    The message names the letter given, never the expected one. ``why`` explains the key
+    (which misconception each wrong option holds); it belongs in the hidden test, so the
+    student reads it only in the feedback generated after grading, never in the release.
     """
     letter = normalize_choice(answer)
     if letter not in CHOICES:
         raise AssertionError(f"{question} should be one of {', '.join(CHOICES)}; got {answer!r}")
     if answer_digest(assignment, question, letter) != digest:
-        raise AssertionError(f"{question}: the expected answer is another letter than {letter!r}")
+        message = f"{question}: the expected answer is another letter than {letter!r}"
+        raise AssertionError(f"{message}. {why.strip()}" if why.strip() else message)
+
+
+@contextlib.contextmanager
+def hidden_case(description: str) -> Iterator[None]:
+    """Name the hidden case when the student's code raises inside it.
+
+    Feedback shows only the last line of a failing test cell; a bare ``RuntimeError`` from
+    deep inside torch does not say which case ran. Wrap each hidden call::
+
+        with hidden_case("3-class tanh network, batch of 5"):
+            got = backprop(net, X, y)
+
+    An ``AssertionError`` passes through unchanged (the test's own message already says
+    what was checked); any other exception becomes an ``AssertionError`` that starts with
+    ``hidden test, <description>:`` and ends with the original error's type and message.
+    """
+    try:
+        yield
+    except AssertionError:
+        raise
+    except Exception as err:
+        raise AssertionError(
+            f"hidden test, {description}: your code raised {type(err).__name__}: {err}"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,11 @@ class Demo:
         Number of side-by-side axes.
     figsize
         Figure size in inches.
+    cited
+        The settings the chapter's prose sends readers to, by name:
+        ``{"strong weights": {"w": 4.0}}``. Each must be a frame of the static book (checked
+        when the demo is declared), so a reader without a kernel can go there. Chapters
+        refer to them through :meth:`cite` (the values) and :meth:`setting_text` (the words).
     """
 
     name: str
@@ -166,9 +171,43 @@ class Demo:
     describe: Callable[[Any, Mapping[str, Any]], str]
     ncols: int = 1
     figsize: tuple[float, float] = (7.5, 3.4)
+    cited: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        grids = self.static_grid()
+        for setting, values in self.cited.items():
+            for name, value in values.items():
+                if name not in grids:
+                    raise ValueError(
+                        f"cited setting {setting!r} of demo {self.name!r} names {name!r}, "
+                        f"which is not a parameter; parameters: {', '.join(grids)}"
+                    )
+                if value not in grids[name]:
+                    raise ValueError(
+                        f"cited setting {setting!r} of demo {self.name!r}: {name}={value!r} is "
+                        f"not a frame of the static book; its static values are "
+                        f"{', '.join(map(_fmt, grids[name]))}"
+                    )
+
     # -- values --------------------------------------------------------------------------
+    def static_grid(self) -> dict[str, tuple[Any, ...]]:
+        """The values of each parameter that the static book precomputes (around the defaults)."""
+        return {p.name: _static_values(p, p.default) for p in self.params}
+
+    def cite(self, setting: str) -> dict[str, Any]:
+        """All parameter values of the cited ``setting`` (defaults filled in)."""
+        check_choice(f"cited setting of demo {self.name!r}", setting, list(self.cited))
+        return self.resolve(**self.cited[setting])
+
+    def setting_text(self, setting: str) -> str:
+        """The cited ``setting`` in words, e.g. ``"w = 4"``, for prose (glue it)."""
+        check_choice(f"cited setting of demo {self.name!r}", setting, list(self.cited))
+        labels = {p.name: _label(p) for p in self.params}
+        return ", ".join(
+            f"{labels[name]} = {_fmt(value)}" for name, value in self.cited[setting].items()
+        )
+
     def resolve(self, **values: Any) -> dict[str, Any]:
         """Fill in defaults and check every value; a bad name or value raises ``ValueError``."""
         names = [p.name for p in self.params]

@@ -1,0 +1,282 @@
+"""Every coding task, graded by the real nbgrader, against answers that are wrong and right.
+
+For each assignment, ``tests/mutants/<assignment>.py`` declares known-wrong answers (each a
+real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each becomes one
+student whose notebook is the solved release with that one answer cell replaced; a student
+``solved`` submits the solutions as they are, and a student ``quiz`` answers every multiple-
+choice question with a wrong letter. All of them are graded by ``nbgrader autograde`` and
+``nbgrader generate_feedback`` (split over worker course copies, one per core), and then:
+
+* a wrong answer loses points, its feedback names the fault and shows no solution line;
+* a right answer, and the solutions, get every autograded point;
+* a wrong letter loses its point, and the feedback explains why the key is right.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import functools
+import importlib.util
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from leaks import _canon, find_leaks, secret_snippets
+from mutation import Variant
+from nbgrader_course import (
+    ASSIGNMENTS,
+    NBGRADER,
+    copy_course,
+    course_env,
+    nbgrader_meta,
+    points,
+    run_nbgrader,
+    solved_notebook,
+    source_notebook,
+)
+from quiz_items import questions
+
+from vglib.grading import CHOICES
+
+pytestmark = pytest.mark.slow
+
+MCQ_ANSWER = re.compile(r"^answer_(q\d+)$")
+
+
+def coding_tasks(assignment: str) -> list[str]:
+    """grade_ids of the answer cells of coding tasks (every solution cell but the quiz answers)."""
+    nb = nbformat.read(source_notebook(assignment), as_version=4)
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        and nbgrader_meta(c).get("solution")
+        and not MCQ_ANSWER.match(nbgrader_meta(c)["grade_id"])
+    ]
+
+
+#: Where the declarations live (a test of the harness itself may point elsewhere).
+MUTANTS = Path(os.environ.get("VGLIB_MUTANTS", Path(__file__).parent / "mutants"))
+
+
+@functools.cache
+def variants(assignment: str) -> tuple[Variant, ...]:
+    path = MUTANTS / f"{assignment}.py"
+    if not path.exists():
+        raise AssertionError(f"{path} is missing: declare the wrong and right answers there")
+    spec = importlib.util.spec_from_file_location(f"mutants_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VARIANTS
+
+
+@dataclass
+class Graded:
+    assignment: str
+    max_auto: float
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> cell -> score
+    feedback: dict[str, str] = field(default_factory=dict)  # student -> HTML
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> cell -> error
+    submitted: dict[str, str] = field(default_factory=dict)  # student -> notebook JSON
+
+    def total(self, student: str) -> float:
+        return sum(self.scores[student].values())
+
+    def lost(self, student: str) -> str:
+        cells = {c: s for c, s in self.scores[student].items() if s < self._max[c]}
+        return (
+            ", ".join(f"{c} ({self.errors[student].get(c, 'no error output')})" for c in cells)
+            or "nothing"
+        )
+
+    _max: dict[str, float] = field(default_factory=dict)
+
+
+def _write_submission(course_dir: Path, assignment: str, student: str, nb) -> None:
+    folder = course_dir / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{assignment}.ipynb")
+    (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
+
+
+def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookNode]:
+    solved = solved_notebook(source_notebook(assignment), release)
+    out = {"solved": solved}
+    for i, variant in enumerate(variants(assignment)):
+        nb = copy.deepcopy(solved)
+        cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == variant.cell]
+        assert len(cells) == 1, f"{assignment}: no answer cell {variant.cell!r} for {variant.name}"
+        cells[0].source = variant.source
+        out[f"v{i:02d}_{variant.slug}"[:64]] = nb
+    quiz = copy.deepcopy(solved)
+    wrong = {q.name: next(x for x in CHOICES if x != q.key) for q in questions(assignment)}
+    for cell in quiz.cells:
+        match = MCQ_ANSWER.match(nbgrader_meta(cell).get("grade_id", ""))
+        if match:
+            cell.source = f'{match.group(1)} = "{wrong[match.group(1)]}"'
+    out["quiz"] = quiz
+    return out
+
+
+def _grade_chunk(base: Path, assignment: str, chunk: dict[str, nbformat.NotebookNode]) -> Path:
+    course_dir = copy_course(base / "exercises", (assignment,))
+    env = course_env(base / "home", base / "exchange")
+    run_nbgrader("generate_assignment", assignment, cwd=course_dir, env=env)
+    release = course_dir / "release" / assignment / f"{assignment}.ipynb"
+    assert release.exists()
+    for student, nb in chunk.items():
+        _write_submission(course_dir, assignment, student, nb)
+    run_nbgrader("autograde", assignment, cwd=course_dir, env=env)
+    run_nbgrader("generate_feedback", assignment, cwd=course_dir, env=env)
+    return course_dir
+
+
+def _read_results(graded: Graded, course_dir: Path, students: list[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    assignment = graded.assignment
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        for student in students:
+            nb = gb.find_submission_notebook(assignment, assignment, student)
+            graded.scores[student] = {
+                g.name: float(g.score) for g in nb.grades if g.cell.cell_type == "code"
+            }
+            graded._max.update({g.name: float(g.max_score) for g in nb.grades})
+    for student in students:
+        path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        graded.errors[student] = {
+            nbgrader_meta(c)["grade_id"]: next(
+                (
+                    f"{o.ename}: {o.evalue}"[:300]
+                    for o in c.get("outputs", [])
+                    if o.output_type == "error"
+                ),
+                "",
+            )
+            for c in nb.cells
+            if nbgrader_meta(c).get("grade") and c.cell_type == "code"
+        }
+        html = course_dir / "feedback" / student / assignment / f"{assignment}.html"
+        graded.feedback[student] = html.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory) -> Graded:
+    assignment = request.param
+    if not NBGRADER.exists():
+        pytest.skip(f"nbgrader is not installed next to {NBGRADER.parent}")
+    base = tmp_path_factory.mktemp(f"mutants-{assignment}")
+    release_dir = copy_course(base / "release-course", (assignment,))
+    env = course_env(base / "home", base / "exchange")
+    run_nbgrader("generate_assignment", assignment, cwd=release_dir, env=env)
+    release = release_dir / "release" / assignment / f"{assignment}.ipynb"
+    submissions = _submissions(assignment, release)
+    jobs = max(1, min(int(os.environ.get("VGLIB_GRADE_JOBS", os.cpu_count() or 1)), 4))
+    names = list(submissions)
+    chunks = [{n: submissions[n] for n in names[i::jobs]} for i in range(jobs)]
+    graded = Graded(assignment, points(source_notebook(assignment))[0])
+    graded.submitted = {name: nbformat.writes(nb) for name, nb in submissions.items()}
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = [
+            pool.submit(_grade_chunk, base / f"worker{i}", assignment, chunk)
+            for i, chunk in enumerate(chunks)
+            if chunk
+        ]
+        for future, chunk in zip(futures, [c for c in chunks if c], strict=True):
+            _read_results(graded, future.result(), list(chunk))
+    return graded
+
+
+def _variant_students(graded: Graded, correct: bool) -> list[tuple[str, Variant]]:
+    out = []
+    for i, variant in enumerate(variants(graded.assignment)):
+        if variant.correct is correct:
+            out.append((f"v{i:02d}_{variant.slug}"[:64], variant))
+    return out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_coding_task_has_two_wrong_answers_and_one_right(assignment: str):
+    declared = variants(assignment)
+    tasks = coding_tasks(assignment)
+    unknown = {v.cell for v in declared} - set(tasks)
+    assert not unknown, f"{assignment}: variants for cells that are not coding tasks: {unknown}"
+    for task in tasks:
+        wrong = [v for v in declared if v.cell == task and not v.correct]
+        right = [v for v in declared if v.cell == task and v.correct]
+        assert len(wrong) >= 2, f"{assignment}/{task}: {len(wrong)} known-wrong answers, need 2"
+        assert len(right) >= 1, f"{assignment}/{task}: no legitimate alternative answer"
+    slugs = [v.slug for v in declared]
+    assert len(set(slugs)) == len(slugs), f"{assignment}: two variants share a name"
+
+
+def test_solutions_get_full_marks(graded: Graded):
+    assert graded.total("solved") == graded.max_auto, (
+        f"{graded.assignment}: the solutions lost {graded.lost('solved')}"
+    )
+
+
+def test_right_answers_get_full_marks(graded: Graded):
+    unfair = [
+        f"{v.cell} / {v.name}: lost {graded.lost(s)}"
+        for s, v in _variant_students(graded, True)
+        if graded.total(s) != graded.max_auto
+    ]
+    assert not unfair, f"{graded.assignment}: answers the task allows lost points:\n" + "\n".join(
+        unfair
+    )
+
+
+def test_wrong_answers_lose_points_and_feedback_names_the_fault(graded: Graded):
+    source = source_notebook(graded.assignment)
+    # what a wrong answer's feedback may never show: solution lines (hidden-test messages are
+    # meant to be read once graded)
+    solution = secret_snippets(source, kinds=("solution", "mark scheme"))
+    problems = []
+    for student, variant in _variant_students(graded, False):
+        label = f"{variant.cell} / {variant.name}"
+        if graded.total(student) >= graded.max_auto:
+            problems.append(f"{label}: got full marks")
+            continue
+        text = _canon(graded.feedback[student])
+        missing = [f for f in variant.feedback if _canon(f) not in text]
+        if missing:
+            problems.append(f"{label}: feedback lacks {missing}; it lost {graded.lost(student)}")
+        # the student's own answers (the solutions of the other tasks, here) may show
+        shown = [s for s in solution if not find_leaks(graded.submitted[student], [s])]
+        leaks = find_leaks(graded.feedback[student], shown)
+        if leaks:
+            problems.append(f"{label}: feedback shows solution lines {leaks}")
+    assert not problems, f"{graded.assignment}:\n" + "\n".join(problems)
+
+
+def test_wrong_letters_lose_their_point_and_are_explained(graded: Graded):
+    qs = questions(graded.assignment)
+    assert qs, f"{graded.assignment} has no multiple-choice questions"
+    text = _canon(graded.feedback["quiz"])
+    for q in qs:
+        assert len(q.why.split()) >= 12, f"{graded.assignment} {q.name}: no explanation (why=)"
+        score = graded.scores["quiz"][f"test_{q.name}"]
+        assert score == 0, f"{graded.assignment} {q.name}: a wrong letter scored {score}"
+        assert _canon(q.why) in text, (
+            f"{graded.assignment} {q.name}: the feedback does not explain the key"
+        )
+    lost = graded.max_auto - graded.total("quiz")
+    assert lost == len(qs), f"the quiz student should lose {len(qs)} points, lost {lost}"
+
+
+def test_release_never_shows_the_explanations(tmp_path):
+    # the explanations live in hidden tests; the round trip (test_nbgrader) checks the release
+    # does not contain hidden tests, here we only check they are hidden-test lines at all
+    for assignment in ASSIGNMENTS:
+        hidden = " ".join(secret_snippets(source_notebook(assignment), kinds=("hidden tests",)))
+        for q in questions(assignment):
+            first = q.why.split(".")[0][:40]
+            assert _canon(first) in _canon(hidden) or not first, (
+                f"{assignment} {q.name}: the explanation is not inside the hidden tests"
+            )
