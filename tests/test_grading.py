@@ -66,7 +66,7 @@ def test_hidden_case_names_the_case_around_errors_from_student_code():
     ):
         with hidden_case("3-class tanh network"):
             raise RuntimeError("Class values must be smaller than num_classes.")
-    with pytest.raises(AssertionError, match="^the test's own message$"):
+    with pytest.raises(AssertionError, match=r"^the test's own message$"):
         with hidden_case("any case"):
             raise AssertionError("the test's own message")
     with hidden_case("no error"):
