@@ -25,8 +25,10 @@ book: $(STAMP)
 	@echo
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
+# Every core by default (pytest-xdist; tests/conftest.py groups what shares a fixture).
+JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -27,6 +27,33 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: Modules whose expensive module-scoped fixture is parametrized by assignment.
+_PER_ASSIGNMENT = {"test_nbgrader": "course", "test_mutants": "graded", "test_classroom": None}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group tests for pytest-xdist (``--dist loadgroup``) so no expensive fixture runs twice.
+
+    Everything that reads the built book shares one worker (the book is built once per
+    worker); the tests of one assignment's nbgrader pipeline share one worker, and different
+    assignments spread over the workers. Other tests are distributed one by one.
+    """
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = None
+        if "html_dir" in item.fixturenames:
+            group = "book"
+        elif module in _PER_ASSIGNMENT:
+            fixture = _PER_ASSIGNMENT[module]
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            if fixture is None:
+                group = module
+            elif fixture in params:
+                group = f"{module}[{params[fixture]}]"
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

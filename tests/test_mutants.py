@@ -176,7 +176,9 @@ def graded(request, tmp_path_factory) -> Graded:
     run_nbgrader("generate_assignment", assignment, cwd=release_dir, env=env)
     release = release_dir / "release" / assignment / f"{assignment}.ipynb"
     submissions = _submissions(assignment, release)
-    jobs = max(1, min(int(os.environ.get("VGLIB_GRADE_JOBS", os.cpu_count() or 1)), 4))
+    # one worker course per core, unless pytest-xdist already runs one test process per core
+    default = 1 if os.environ.get("PYTEST_XDIST_WORKER") else (os.cpu_count() or 1)
+    jobs = max(1, min(int(os.environ.get("VGLIB_GRADE_JOBS", default)), 4))
     names = list(submissions)
     chunks = [{n: submissions[n] for n in names[i::jobs]} for i in range(jobs)]
     graded = Graded(assignment, points(source_notebook(assignment))[0])
