@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import csv
 import functools
 import importlib.util
 import os
@@ -30,6 +31,7 @@ from mutation import Variant
 from nbgrader_course import (
     ASSIGNMENTS,
     NBGRADER,
+    ROOT,
     copy_course,
     course_env,
     nbgrader_meta,
@@ -191,7 +193,25 @@ def graded(request, tmp_path_factory) -> Graded:
         ]
         for future, chunk in zip(futures, [c for c in chunks if c], strict=True):
             _read_results(graded, future.result(), list(chunk))
+    _write_table(graded)
     return graded
+
+
+def _write_table(graded: Graded) -> None:
+    """test-artifacts/mutants/<assignment>.csv: every variant's score, for the record."""
+    out = ROOT / "test-artifacts" / "mutants"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [("student", "cell", "kind", "variant", "score", "max")]
+    rows.append(("solved", "", "solutions", "", graded.total("solved"), graded.max_auto))
+    for i, variant in enumerate(variants(graded.assignment)):
+        student = f"v{i:02d}_{variant.slug}"[:64]
+        kind = "right" if variant.correct else "wrong"
+        rows.append(
+            (student, variant.cell, kind, variant.name, graded.total(student), graded.max_auto)
+        )
+    rows.append(("quiz", "", "wrong letters", "", graded.total("quiz"), graded.max_auto))
+    with open(out / f"{graded.assignment}.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
 
 
 def _variant_students(graded: Graded, correct: bool) -> list[tuple[str, Variant]]:
