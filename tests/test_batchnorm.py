@@ -11,7 +11,7 @@ from torch.testing import assert_close
 import vglib.compute as vc
 from vglib.compute import batchnorm as vb
 from vglib.demos.batchnorm import bn_depth_explorer
-from vglib.plots.batchnorm import bn_gradient_norms, step_times
+from vglib.plots.batchnorm import bn_backward_gains, bn_gradient_norms, step_times
 
 
 # -- the transform ------------------------------------------------------------------------------
@@ -119,6 +119,81 @@ def test_deep_relu_bn_gradient_explodes_and_sigmoid_without_bn_vanishes():
     assert vb.gradient_profile(30, "sigmoid", "before").first_to_last > 0.1
 
 
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_profile_gain_is_gamma_over_batch_std_and_leaves_one_running_update(position):
+    gen = torch.Generator().manual_seed(4)
+    X = torch.randn(32, 6, generator=gen)
+    y = torch.randn(32, 1, generator=gen)
+    model = vc.build_mlp(
+        6,
+        1,
+        num_layers=3,
+        width=8,
+        activation="tanh",
+        batch_norm=True,
+        bn_position=position,
+        seed=2,
+    )
+    with torch.no_grad():
+        for block in model.layers:
+            block.norm.weight.uniform_(0.5, 2.0, generator=gen)
+    reference = vc.build_mlp(
+        6,
+        1,
+        num_layers=3,
+        width=8,
+        activation="tanh",
+        batch_norm=True,
+        bn_position=position,
+        seed=2,
+    )
+    reference.load_state_dict(model.state_dict())
+    with torch.no_grad():  # what enters every batch norm, by hand
+        h, expected = X, []
+        for block in reference.layers:
+            z = block.linear(h)
+            inputs = z if position == "before" else block.act(z)
+            std = torch.sqrt(inputs.var(0, unbiased=False) + block.norm.eps)
+            expected.append((block.norm.weight / std).mean().item())
+            h = block(h)  # one training-mode pass: one running-statistics update
+    profile = vb.profile_model(model, X, y)
+    assert_close(profile.gain, np.array(expected), rtol=1e-5, atol=0.0)
+    assert profile.gain_product == pytest.approx(np.prod(expected[1:]), rel=1e-5)
+    for (name, got), want in zip(model.named_buffers(), reference.buffers(), strict=True):
+        assert_close(got, want, msg=name)
+    flow = vc.measure_gradient_flow(reference, X, y)
+    assert_close(profile.flow.grad_norm, flow.grad_norm)
+    plain = vb.profile_model(vc.build_mlp(6, 1, num_layers=3, width=8, seed=2), X, y)
+    assert np.all(np.isnan(plain.gain)) and np.isnan(plain.gain_product)
+
+
+def test_profile_slope_is_the_mean_activation_derivative():
+    X, y = vc.make_spirals(64, seed=1)
+    model = vc.build_mlp(2, 2, num_layers=4, width=16, activation="sigmoid", seed=0)
+    with torch.no_grad():
+        _, pre, _ = model.forward_with_hidden(X)
+    s = torch.sigmoid(torch.stack(pre))
+    expected = (s * (1 - s)).mean(dim=(1, 2)).numpy()
+    profile = vb.profile_model(model, X, y)
+    assert_close(profile.slope, expected.astype(float), rtol=1e-5, atol=0.0)
+    assert profile.mean_slope == pytest.approx(float(expected.mean()), rel=1e-5)
+
+
+def test_sigmoid_bn_works_through_the_gain_not_through_the_slope():
+    plain = vb.bn_profile(30, "sigmoid", "none")
+    bn = vb.bn_profile(30, "sigmoid", "before")
+    assert max(plain.max_saturation, bn.max_saturation) < 0.01
+    assert bn.mean_slope <= plain.mean_slope
+    assert np.mean(bn.gain[1:]) > 3
+    # the plain ratio times the gains lands within a few decades of the BN ratio (of ~18)
+    predicted = plain.flow.first_to_last * bn.gain_product
+    assert abs(np.log10(bn.flow.first_to_last / predicted)) < 3
+    double = vb.bn_profile(30, "sigmoid", "none", dtype="float64")
+    assert double.flow.first_to_last == pytest.approx(plain.flow.first_to_last, rel=1e-3)
+    with pytest.raises(ValueError, match="'float32', 'float64'"):
+        vb.bn_profile(5, "sigmoid", "none", dtype="float16")
+
+
 def test_next_layer_input_statistics():
     before = vb.next_layer_input("before")
     after = vb.next_layer_input("after")
@@ -174,6 +249,15 @@ def test_plots_update_in_place():
     bn_gradient_norms(layer, {"a": 2 * np.ones(5), "b": np.ones(5)}, label="y", ax=ax)
     assert list(ax.get_lines()) == lines and ax.get_title() == "y"
     assert_close(lines[0].get_ydata(), 2 * np.ones(5))
+    ax3 = Figure().add_subplot()
+    gains = {"none": np.full(5, np.nan), "a": 2 * np.ones(5), "b": np.arange(1.0, 6.0)}
+    bn_backward_gains(layer, gains, slopes={"none": 0.2, "a": 0.1}, ax=ax3)
+    drawn = [ln for ln in ax3.get_lines() if ln.get_visible()]
+    assert [ln.get_label() for ln in drawn] == ["a", "b", "_gain 1"]
+    bn_backward_gains(layer, {**gains, "b": 3 * np.ones(5)}, slopes={"none": 0.3}, ax=ax3)
+    assert [ln for ln in ax3.get_lines() if ln.get_visible()] == drawn
+    assert_close(drawn[1].get_ydata(), 3 * np.ones(5))
+    assert "0.300" in ax3.texts[0].get_text() and ax3.texts[0].get_visible()
     ax2 = Figure().add_subplot()
     step_times({"no BN": np.full(4, 1e-3), "BN": np.full(4, 2e-3)}, ax=ax2)
     n = len(ax2.get_lines())
@@ -204,3 +288,19 @@ def test_demo_controls_change_data_and_image():
 def test_demo_describes_itself_with_numbers():
     text = bn_depth_explorer.describe(bn_depth_explorer.result(), bn_depth_explorer.resolve())
     assert any(ch.isdigit() for ch in text) and len(text) > 40
+
+
+def test_demo_result_shows_the_gain_and_the_cited_settings_are_frames():
+    values = bn_depth_explorer.cite("sigmoid, 50 layers")
+    result = bn_depth_explorer.result(**values)
+    before, none = "BN before activation", "no batch norm"
+    assert result["gain"][before].shape == (50,) and np.all(np.isnan(result["gain"][none]))
+    assert result["gain_mean"][before] == pytest.approx(np.mean(result["gain"][before][1:]))
+    text = bn_depth_explorer.describe(result, values)
+    assert f"{result['gain_mean'][before]:.2f}" in text and "not higher than" in text
+    assert "underflows to exactly 0" in text
+    for setting in bn_depth_explorer.cited:
+        bn_depth_explorer.cite(setting)  # every cited setting resolves
+    assert bn_depth_explorer.setting_text("ReLU, 50 layers") == "layers = 50, activation = relu"
+    fig = bn_depth_explorer.figure(**values)
+    assert len(fig.axes) == 2

@@ -204,3 +204,30 @@ def test_demo_panel_changes_data_and_image():
     assert "first 8 layers pre-trained" in panel.caption.value
     with pytest.raises(ValueError, match="num_pretrained=9 is not available"):
         pretraining_explorer.resolve(num_pretrained=9)
+
+
+def test_text_and_caption_quote_the_same_singular_values():
+    full = pretraining_explorer.result(**pretraining_explorer.cite("all layers pre-trained"))
+    pre, rand = full.median_top_singular
+    # the square 64 x 64 layers 2..8 only: layer 1 (64 x 2) measures the input scale
+    assert pre == pytest.approx(np.median(full.top_singular_pretrained[1:]))
+    assert rand == pytest.approx(np.median(full.top_singular_random[1:]))
+    caption = pretraining_explorer.describe(full, pretraining_explorer.resolve(num_pretrained=8))
+    assert f"{pre:.1f}" in caption and f"{rand:.1f}" in caption
+    assert np.isnan(vp.pretraining_flow(1).median_top_singular[0])
+    half = vp.pretraining_flow(4)
+    assert half.median_top_singular[0] == pytest.approx(
+        np.median(half.top_singular_pretrained[1:4])
+    )
+    assert pretraining_explorer.setting_text("lower half pre-trained") == "pre-trained layers k = 4"
+
+
+def test_remedy_profile_is_the_gradient_ratio_pass_with_gains():
+    plain = vp.remedy_profile(6, "sigmoid", "default")
+    bn = vp.remedy_profile(6, "sigmoid", "default", batch_norm=True)
+    assert plain.flow.first_to_last == pytest.approx(vp.gradient_ratio(6, "sigmoid", "default"))
+    assert bn.flow.first_to_last == pytest.approx(
+        vp.gradient_ratio(6, "sigmoid", "default", batch_norm=True)
+    )
+    assert np.all(np.isnan(plain.gain)) and np.all(bn.gain[1:] > 1)
+    assert bn.mean_slope <= plain.mean_slope

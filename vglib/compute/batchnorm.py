@@ -3,7 +3,9 @@
 :func:`batchnorm_forward` is the transform of Ioffe and Szegedy (2015) written out, in
 training and evaluation mode, with the running-statistics update of ``nn.BatchNorm1d``.
 The other functions measure what batch norm does to a deep MLP from
-:func:`vglib.compute.build_mlp`: per-layer gradient norms with and without it, the growth
+:func:`vglib.compute.build_mlp`: per-layer gradient norms with and without it, the backward
+gain ``gamma / sigma_B`` of every batch-norm layer and the mean activation slope (what
+actually carries the gradient through a deep sigmoid network with batch norm), the growth
 of the gradient with depth at initialization, its scale invariance, its cost per training
 step, and training curves (with and without noise injected after it).
 """
@@ -20,7 +22,12 @@ import torch
 from vglib._validate import check_choice, check_int, check_real
 from vglib.compute._threads import one_thread
 from vglib.compute.data import make_spirals, make_teacher_regression
-from vglib.compute.measure import GradientFlow, loss_fn, measure_gradient_flow
+from vglib.compute.measure import (
+    GradientFlow,
+    activation_slope,
+    loss_fn,
+    measure_gradient_flow,
+)
 from vglib.compute.models import ACTIVATIONS, BN_POSITIONS, MLP, build_mlp
 from vglib.compute.train import TrainHistory, train
 
@@ -116,6 +123,158 @@ def _teacher(batch: int, width: int, seed: int) -> tuple[torch.Tensor, torch.Ten
         return make_teacher_regression(batch, in_features=width, seed=seed)
 
 
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _fresh(
+    num_layers: int, activation: str, bn: str, width: int, batch: int, init: str, seed: int
+) -> tuple[MLP, torch.Tensor, torch.Tensor]:
+    """The network and data of :func:`gradient_profile` and :func:`bn_profile`."""
+    check_choice("bn", bn, BN_MODES)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_int("batch", batch, minimum=2)
+    X, y = _teacher(batch, width, seed)
+    with one_thread():
+        model = build_mlp(
+            width,
+            1,
+            num_layers=num_layers,
+            width=width,
+            activation=activation,
+            init=init,
+            batch_norm=bn != "none",
+            bn_position="before" if bn == "none" else bn,
+            seed=seed,
+        )
+    return model, X, y
+
+
+@dataclass(frozen=True)
+class BNProfile:
+    """One forward and backward pass through a network, with what its batch norms did.
+
+    Every array has shape ``(num_layers,)``, layer 1 (next to the input) first.
+
+    Attributes
+    ----------
+    flow
+        The :class:`~vglib.compute.GradientFlow` of the pass (gradient norms, saturation ...).
+    gain
+        The backward gain of each layer's batch norm: the mean over units of
+        ``gamma_j / sqrt(sigma_Bj**2 + eps)``, where ``sigma_Bj**2`` is the biased batch
+        variance of unit ``j``'s input to the batch norm. Differentiating
+        ``x_hat = (x - mu_B) / sigma_B`` shows that a training-mode batch norm multiplies the
+        gradient flowing back through unit ``j`` by ``gamma_j / sigma_Bj`` (after projecting out
+        the batch mean and the component along ``x_hat``). NaN for layers without batch norm.
+    slope
+        Mean over batch and units of the activation's slope ``phi'(z)`` at its input ``z``.
+    """
+
+    flow: GradientFlow
+    gain: np.ndarray
+    slope: np.ndarray
+
+    @property
+    def mean_slope(self) -> float:
+        """Mean activation slope over every layer, example and unit."""
+        return float(np.mean(self.slope))
+
+    @property
+    def gain_product(self) -> float:
+        """Product of the gains of layers ``2 .. L``: the batch norms between ``h_L`` and ``h_1``.
+
+        The gradient reaching ``h_1`` (layer 1's output) from ``h_L`` passes back through the
+        batch norms of layers ``L`` down to 2, not through layer 1's own. NaN without batch norm.
+        """
+        return float(np.prod(self.gain[1:]))
+
+    @property
+    def max_saturation(self) -> float:
+        """Largest share of saturated (example, unit) pairs in any layer; NaN if none saturate."""
+        sat = self.flow.saturation
+        return float(np.max(sat)) if np.all(np.isfinite(sat)) else float("nan")
+
+
+def profile_model(model: MLP, X: torch.Tensor, y: torch.Tensor) -> BNProfile:
+    """Measure ``model`` on ``(X, y)``: gradient flow, batch-norm gains and activation slopes.
+
+    Batch norm layers use the model's current mode; in training mode (the mode of a fresh
+    model) the gains are computed from the batch statistics of this very pass.
+
+    Parameters
+    ----------
+    model
+        A network from :func:`vglib.compute.build_mlp`.
+    X, y
+        Inputs ``(batch, in_features)`` and targets, as for
+        :func:`vglib.compute.measure_gradient_flow`.
+
+    Returns
+    -------
+    BNProfile
+    """
+    seen: list[torch.Tensor] = []  # one mean gain per batch norm, in forward order
+
+    def record(module, inputs, output):
+        x = inputs[0].detach()
+        if module.training:
+            var = x.var(dim=0, unbiased=False)
+        else:
+            var = module.running_var
+        gamma = module.weight.detach() if module.affine else torch.ones_like(var)
+        seen.append((gamma / torch.sqrt(var + module.eps)).mean())
+
+    handles = [
+        block.norm.register_forward_hook(record)
+        for block in model.layers
+        if isinstance(block.norm, torch.nn.BatchNorm1d)
+    ]
+    try:
+        flow = measure_gradient_flow(model, X, y, bins=1)
+    finally:
+        for handle in handles:
+            handle.remove()
+    has_bn = [isinstance(block.norm, torch.nn.BatchNorm1d) for block in model.layers]
+    gains = iter(seen[: sum(has_bn)])  # measure_gradient_flow ran one forward pass
+    gain = np.array([float(next(gains)) if bn else np.nan for bn in has_bn], dtype=float)
+    # the activations' inputs, from a second pass whose running-statistics update is undone
+    buffers = {name: b.clone() for name, b in model.named_buffers()}
+    with torch.no_grad():
+        _, pre, _ = model.forward_with_hidden(X)
+        for name, b in model.named_buffers():
+            b.copy_(buffers[name])
+    slope = activation_slope(model.layers[0].act, torch.stack(pre))  # (layers, batch, width)
+    return BNProfile(flow=flow, gain=gain, slope=slope.mean(dim=(1, 2)).double().numpy())
+
+
+def bn_profile(
+    num_layers: int,
+    activation: str = "relu",
+    bn: str = "none",
+    *,
+    width: int = 64,
+    batch: int = 128,
+    init: str = "xavier",
+    dtype: str = "float32",
+    seed: int = 0,
+) -> BNProfile:
+    """:func:`profile_model` of a fresh MLP, with or without batch norm, at initialization.
+
+    The network and data are those of :func:`gradient_profile`; ``dtype="float64"`` measures
+    the same network in double precision, where gradients of 1e-40 do not underflow to zero.
+
+    Returns
+    -------
+    BNProfile
+        Measured in training mode (batch statistics), as during training.
+    """
+    torch_dtype = DTYPES[check_choice("dtype", dtype, DTYPES)]
+    model, X, y = _fresh(num_layers, activation, bn, width, batch, init, seed)
+    # many small operations: one thread is much faster on a loaded machine
+    with one_thread():
+        return profile_model(model.to(torch_dtype), X.to(torch_dtype), y.to(torch_dtype))
+
+
 def gradient_profile(
     num_layers: int,
     activation: str = "relu",
@@ -130,6 +289,7 @@ def gradient_profile(
 
     The data is :func:`vglib.compute.make_teacher_regression` with ``width`` input features
     (full-rank inputs; a teacher network's outputs as targets, mean squared error).
+    :func:`bn_profile` measures the same pass and adds the batch-norm gains and slopes.
 
     Parameters
     ----------
@@ -151,23 +311,9 @@ def gradient_profile(
     GradientFlow
         Measured in training mode (batch statistics), as during training.
     """
-    check_choice("bn", bn, BN_MODES)
-    check_choice("activation", activation, ACTIVATIONS)
-    check_int("batch", batch, minimum=2)
-    X, y = _teacher(batch, width, seed)
+    model, X, y = _fresh(num_layers, activation, bn, width, batch, init, seed)
     # many small operations: one thread is much faster on a loaded machine
     with one_thread():
-        model = build_mlp(
-            width,
-            1,
-            num_layers=num_layers,
-            width=width,
-            activation=activation,
-            init=init,
-            batch_norm=bn != "none",
-            bn_position="before" if bn == "none" else bn,
-            seed=seed,
-        )
         return measure_gradient_flow(model, X, y, bins=1)
 
 

@@ -26,6 +26,7 @@ from torch import nn
 
 from vglib._validate import check_choice, check_int, check_real
 from vglib.compute._threads import one_thread
+from vglib.compute.batchnorm import BNProfile, profile_model
 from vglib.compute.data import make_spirals
 from vglib.compute.measure import GradientFlow, _check_batch, loss_fn, measure_gradient_flow
 from vglib.compute.models import MLP, build_mlp
@@ -289,6 +290,27 @@ class PretrainFlow:
     input_variance: np.ndarray
     top_singular_random: np.ndarray
     top_singular_pretrained: np.ndarray
+
+    @property
+    def square_layers(self) -> slice:
+        """The pre-trained ``width x width`` layers, ``2 .. num_pretrained`` (layer 1 is
+        ``width x 2``: its singular values measure the input scale, not the shape)."""
+        return slice(1, self.num_pretrained)
+
+    @property
+    def median_top_singular(self) -> tuple[float, float]:
+        """Median largest singular value over :attr:`square_layers`: ``(pre-trained, random)``.
+
+        The same layers, before and after pre-training; NaN for both when fewer than two
+        layers are pre-trained. The chapter's text and the demo's caption both quote this.
+        """
+        if self.num_pretrained < 2:
+            return float("nan"), float("nan")
+        rows = self.square_layers
+        return (
+            float(np.median(self.top_singular_pretrained[rows])),
+            float(np.median(self.top_singular_random[rows])),
+        )
 
 
 def top_singular_values(model: MLP) -> np.ndarray:
@@ -696,7 +718,7 @@ def catch_up(
 
 
 # -- one-number summaries of the remedies measured in other chapters -----------------------------
-def gradient_ratio(
+def remedy_network(
     num_layers: int,
     activation: str,
     init: str,
@@ -705,11 +727,11 @@ def gradient_ratio(
     residual: bool = False,
     width: int = 64,
     seed: int = 0,
-) -> float:
-    """``‖∂L/∂h_1‖ / ‖∂L/∂h_L‖`` of a fresh :func:`build_mlp` network on 256 spiral points.
+) -> tuple[MLP, torch.Tensor, torch.Tensor]:
+    """A fresh :func:`build_mlp` network and the 256 spiral points it is measured on.
 
-    One forward and backward pass (see :func:`vglib.compute.measure_gradient_flow`); the
-    arguments are those of :func:`vglib.compute.build_mlp`.
+    The arguments are those of :func:`vglib.compute.build_mlp`; returns ``(model, X, y)``
+    with ``X`` of shape ``(256, 2)`` and ``y`` of shape ``(256,)``.
     """
     X, y = make_spirals(STUDY_BATCH, seed=seed)
     model = build_mlp(
@@ -723,8 +745,64 @@ def gradient_ratio(
         residual=residual,
         seed=seed,
     )
+    return model, X, y
+
+
+def gradient_ratio(
+    num_layers: int,
+    activation: str,
+    init: str,
+    *,
+    batch_norm: bool = False,
+    residual: bool = False,
+    width: int = 64,
+    seed: int = 0,
+) -> float:
+    """``‖∂L/∂h_1‖ / ‖∂L/∂h_L‖`` of a fresh :func:`build_mlp` network on 256 spiral points.
+
+    One forward and backward pass (see :func:`vglib.compute.measure_gradient_flow`) through
+    :func:`remedy_network`; the arguments are those of :func:`vglib.compute.build_mlp`.
+    """
+    model, X, y = remedy_network(
+        num_layers,
+        activation,
+        init,
+        batch_norm=batch_norm,
+        residual=residual,
+        width=width,
+        seed=seed,
+    )
     with one_thread():
         return measure_gradient_flow(model, X, y).first_to_last
+
+
+def remedy_profile(
+    num_layers: int,
+    activation: str,
+    init: str,
+    *,
+    batch_norm: bool = False,
+    residual: bool = False,
+    width: int = 64,
+    seed: int = 0,
+) -> BNProfile:
+    """The pass of :func:`gradient_ratio`, with each batch norm's backward gain and the slopes.
+
+    See :func:`vglib.compute.batchnorm.profile_model`: ``gain`` is ``gamma / sigma_B`` per
+    layer (NaN without batch norm), ``slope`` the mean activation slope per layer, and
+    ``flow.first_to_last`` equals :func:`gradient_ratio` with the same arguments.
+    """
+    model, X, y = remedy_network(
+        num_layers,
+        activation,
+        init,
+        batch_norm=batch_norm,
+        residual=residual,
+        width=width,
+        seed=seed,
+    )
+    with one_thread():
+        return profile_model(model, X, y)
 
 
 @dataclass(frozen=True)

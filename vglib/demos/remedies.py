@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from vglib.compute.pretraining import (
     PRETRAIN_INITS,
     STUDY_LAYERS,
+    STUDY_WIDTH,
     PretrainFlow,
     pretraining_flow,
 )
@@ -52,16 +53,24 @@ def _draw(result: PretrainFlow, axes: Sequence[Axes]) -> None:
 def _describe(result: PretrainFlow, values: Mapping[str, Any]) -> str:
     k = result.num_pretrained
     text = (
-        f"Eight sigmoid layers, {values['init']} init, first {k} layers pre-trained as denoising "
-        f"autoencoders: the gradient reaching layer 1 at the start of fine-tuning is "
+        f"Eight sigmoid layers, {values['init']} init, "
+        f"{'no layer' if k == 0 else 'the first layer' if k == 1 else f'the first {k} layers'} "
+        f"pre-trained by denoising autoencoders: the gradient reaching layer 1 at the start of fine-tuning is "
         f"{result.pretrained.first_to_last:.1e} times the one at layer {STUDY_LAYERS}, against "
         f"{result.random.first_to_last:.1e} from random weights"
     )
-    if k:
+    pretrained, random = result.median_top_singular
+    if k == 2:
         text += (
-            f"; the largest singular value of the pre-trained weight matrices reaches "
-            f"{result.top_singular_pretrained[:k].max():.1f} (random: "
-            f"{result.top_singular_random.max():.1f})"
+            f"; the largest singular value of layer 2's pre-trained {STUDY_WIDTH} x "
+            f"{STUDY_WIDTH} weight matrix is {pretrained:.1f}, against {random:.1f} before "
+            f"pre-training"
+        )
+    elif k > 2:
+        text += (
+            f"; the largest singular value of the pre-trained {STUDY_WIDTH} x {STUDY_WIDTH} "
+            f"weight matrices (layers 2 to {k}) is {pretrained:.1f} in the median, against "
+            f"{random:.1f} for the same layers before pre-training"
         )
     return text + "."
 
@@ -89,4 +98,8 @@ pretraining_explorer = Demo(
     describe=_describe,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "lower half pre-trained": {"num_pretrained": STUDY_LAYERS // 2},
+        "all layers pre-trained": {"num_pretrained": STUDY_LAYERS},
+    },
 )

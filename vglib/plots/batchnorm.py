@@ -1,4 +1,5 @@
-"""Plots of the batch-norm chapter: gradient norms with and without batch norm, step times.
+"""Plots of the batch-norm chapter: gradient norms with and without batch norm, the backward
+gain of every batch-norm layer, step times.
 
 Draw-or-update like every plot in :mod:`vglib.plots`: a second call on the same ``Axes``
 moves the data of the artists drawn by the first.
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.axes import Axes
 
-from vglib.plots.base import _axes, _line, _refresh, gradient_norms, style
+from vglib.plots.base import _axes, _hide_others, _line, _refresh, gradient_norms, note, style
 
 #: Norms below this are drawn at it (an underflow to exactly 0 cannot go on a log axis).
 FLOOR = 1e-30
@@ -42,6 +43,67 @@ def bn_gradient_norms(
     gradient_norms(layer, clipped, ax=ax, key="bn")
     ax.set_title(label, fontsize="small")
     ax.legend(loc="lower right", fontsize="small", frameon=False)
+    return ax
+
+
+def bn_backward_gains(
+    layer: np.ndarray,
+    gains: Mapping[str, np.ndarray],
+    *,
+    slopes: Mapping[str, float] | None = None,
+    ax: Axes | None = None,
+    key: str = "gain",
+) -> Axes:
+    """The backward gain ``gamma / sigma_B`` of every batch-norm layer, one line per network.
+
+    Parameters
+    ----------
+    layer
+        Layer numbers, shape ``(num_layers,)``.
+    gains
+        ``{label: gains}``, each of shape ``(num_layers,)``; a network without batch norm
+        (all NaN) keeps its place in the colour order but draws nothing, so that the colours
+        match :func:`bn_gradient_norms` for the same mapping order.
+    slopes
+        ``{label: mean activation slope}``, written in a note (optional).
+    ax
+        Axes to draw on or update.
+    key
+        Prefix of the artists' ids.
+    """
+    ax = _axes(ax)
+    keep: set[str] = {f"{key}:one"}
+    top = 1.0
+    for i, (label, values) in enumerate(gains.items()):
+        values = np.asarray(values, dtype=float)
+        if not np.isfinite(values).any():
+            continue
+        gid = f"{key}:{label}"
+        keep.add(gid)
+        _line(ax, gid, layer, values, label=label, markersize=4, **style(i))
+        top = max(top, float(np.nanmax(values)))
+    _line(
+        ax,
+        f"{key}:one",
+        [layer[0], layer[-1]],
+        [1.0, 1.0],
+        color="0.5",
+        linewidth=1,
+        linestyle=":",
+        label="_gain 1",
+    )
+    _hide_others(ax, f"{key}:", keep)
+    ax.set_xlabel("layer (1 = next to the input)")
+    ax.set_ylabel(r"backward gain $\gamma / \sigma_B$ (mean over units)")
+    ax.grid(True, alpha=0.3)
+    _refresh(ax)
+    ax.set_ylim(0, 1.15 * top)
+    if slopes:
+        note(
+            ax,
+            "mean slope φ′: " + ", ".join(f"{name} {value:.3f}" for name, value in slopes.items()),
+            key=f"{key}-note",
+        )
     return ax
 
 
