@@ -232,3 +232,13 @@ def test_cliff_demo_live_panel_updates_in_place():
     assert panel.image.value != image
     text = cliff_explorer.describe(panel.result, panel.values)
     assert "threshold 10" in text and "degrees" in text
+
+
+def test_the_cliff_table_rows_are_static_frames_of_the_demo():
+    grid = cliff_explorer.static_grid()
+    for name in cliff_explorer.cited:
+        values = cliff_explorer.cite(name)
+        assert all(values[k] in grid[k] for k in values), name
+    assert cliff_explorer.setting_text("T = 100") == (
+        "sequence length T = 100, clipping threshold = 1, learning rate = 0.1"
+    )

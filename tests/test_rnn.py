@@ -159,3 +159,12 @@ def test_compute_does_not_import_matplotlib():
     code = "import sys, vglib.compute.rnn; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_setting_the_chapter_cites_is_a_static_frame():
+    grid = bptt_explorer.static_grid()
+    assert -2.0 in grid["forget_bias"], "the chapter sends readers to forget bias -2"
+    for name in bptt_explorer.cited:
+        values = bptt_explorer.cite(name)
+        assert all(values[k] in grid[k] for k in values), name
+        assert "=" in bptt_explorer.setting_text(name)

@@ -89,4 +89,9 @@ cliff_explorer = Demo(
     describe=_describe_cliff,
     ncols=2,
     figsize=(9.5, 3.8),
+    cited={
+        # the rows of the exploding-gradients chapter's cliff table
+        f"T = {T}": {"seq_len": T, "threshold": 1.0, "lr": 0.1}
+        for T in (5, 10, 20, 50, 100)
+    },
 )

@@ -56,7 +56,13 @@ bptt_explorer = Demo(
     name="bptt_explorer",
     title="Gradient through time: how much of the last output's gradient reaches each input",
     params=(
-        Slider("seq_len", (10, 25, 50, 100, 150, 200), 50, label="sequence length T"),
+        Slider(
+            "seq_len",
+            (10, 25, 50, 100, 150, 200),
+            50,
+            label="sequence length T",
+            static=(10, 25, 50, 100, 200),  # 5 x 3 x 4 = 60 frames in the static book
+        ),
         Slider(
             "weight_scale",
             (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
@@ -69,7 +75,7 @@ bptt_explorer = Demo(
             (-2.0, 0.0, 1.0, 2.0, 3.0, 5.0),
             1.0,
             label="LSTM forget-gate bias",
-            static=(0.0, 1.0, 3.0),
+            static=(-2.0, 0.0, 1.0, 3.0),
         ),
     ),
     compute=bptt_result,
@@ -77,4 +83,14 @@ bptt_explorer = Demo(
     describe=_describe_bptt,
     ncols=1,
     figsize=(8.5, 3.6),
+    cited={
+        # the settings the gated-RNN chapter sends readers to, all at T = 100
+        "reference": {"seq_len": 100, "weight_scale": 1.0, "forget_bias": 1.0},
+        "small weights": {"seq_len": 100, "weight_scale": 0.5, "forget_bias": 1.0},
+        "large weights": {"seq_len": 100, "weight_scale": 1.5, "forget_bias": 1.0},
+        "forget bias 0": {"seq_len": 100, "weight_scale": 1.0, "forget_bias": 0.0},
+        "forget bias 3": {"seq_len": 100, "weight_scale": 1.0, "forget_bias": 3.0},
+        "closed forget gates": {"seq_len": 100, "weight_scale": 1.0, "forget_bias": -2.0},
+        "open gates, large weights": {"seq_len": 100, "weight_scale": 1.5, "forget_bias": 3.0},
+    },
 )
