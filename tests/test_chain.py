@@ -228,6 +228,19 @@ def test_whisper_chain_static_grid_is_small():
     assert frames <= 80
 
 
+def test_whisper_chain_cited_settings_are_static_frames():
+    grid = whisper_chain.static_grid()
+    assert set(whisper_chain.cited) >= {"tanh, w = 2", "tanh, w = 1.1", "sigmoid, w = 4"}
+    for setting, values in whisper_chain.cited.items():
+        assert all(v in grid[name] for name, v in values.items()), setting
+    assert (
+        whisper_chain.setting_text("tanh, w = 1.1")
+        == "depth L = 50, weight w = 1.1, activation = tanh"
+    )
+    chain = whisper_chain.result(**whisper_chain.cite("sigmoid, w = 4"))
+    assert chain.weight == 4.0 and chain.activation == "sigmoid" and chain.num_layers == 50
+
+
 def test_mean_field_rate_matches_theory_and_measurement():
     field = vc.mean_field_profile("tanh", num_layers=10, sigma_w2=0.25, q_in=1.0)
     expected = float(np.mean(0.5 * np.log(field.chi[1:])))

@@ -20,6 +20,7 @@ from vglib.compute.descent import (
     divergence_threshold,
     flat_grad,
     gradient_agreement,
+    gradient_alignment,
     gradient_noise,
     hessian_eigenvalues,
     per_example_sq_norms,
@@ -183,6 +184,19 @@ def test_gradient_agreement_is_high_for_a_consistent_signal():
     assert big.shape == (2,) and (big > small).all() and (big <= 1).all()
 
 
+def test_gradient_alignment_is_one_for_the_full_batch_and_falls_with_small_batches():
+    X, y = vc.make_spirals(256, seed=0)
+    model = vc.build_mlp(2, 2, num_layers=3, width=16, activation="relu", init="he", seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    full = gradient_alignment(model, X, y, batch_size=256, num_batches=2)
+    assert full.shape == (3,) and full == pytest.approx(1.0, abs=1e-9)
+    small = gradient_alignment(model, X, y, batch_size=2, num_batches=20)
+    assert (small < full).all() and (small > -1).all()
+    assert all(torch.equal(p, p0) for p, p0 in zip(model.parameters(), before, strict=True))
+    with pytest.raises(ValueError, match="batch_size must be at most 256"):
+        gradient_alignment(model, X, y, batch_size=512)
+
+
 # -- bad arguments ------------------------------------------------------------------------------
 def test_bad_arguments_raise_value_errors_naming_the_options():
     q = Quadratic()
@@ -239,6 +253,21 @@ def test_demo_learning_rate_crosses_every_regime():
     assert "oscillating" in verdicts[0.19]
     assert "diverged" in verdicts[0.205] and "diverged" in verdicts[0.3]
     assert "diverged" not in verdicts[0.18]
+    assert "slow" not in verdicts[0.1] and "oscillating" not in verdicts[0.1]  # 1 - 0.1 * 10 = 0
+    share = 100 * descent_explorer.result(lr=0.003)["trajectory"].losses[-1] / 33.489178688862395
+    assert f"still {share:.2g}% of its start" in verdicts[0.003]
+
+
+def test_demo_cited_settings_are_static_frames_and_adam_steps_by_eta():
+    grid = descent_explorer.static_grid()
+    for setting, values in descent_explorer.cited.items():
+        assert all(v in grid[name] for name, v in values.items()), setting
+    assert (
+        descent_explorer.setting_text("momentum") == "learning rate η = 0.3, optimizer = momentum"
+    )
+    adam = descent_explorer.result(**descent_explorer.cite("adam"))["trajectory"]
+    first = np.abs(adam.positions[1] - adam.positions[0])
+    assert first == pytest.approx([0.1, 0.1], rel=1e-6)  # Adam's first step: lr * sign(g)
 
 
 def test_demo_live_panel_moves_the_path_for_each_control():

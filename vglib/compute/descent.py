@@ -563,3 +563,38 @@ def gradient_agreement(
         b = layer_grads(perm[batch_size : 2 * batch_size])
         sims[k] = [_cosine(ga, gb) for ga, gb in zip(a, b, strict=True)]
     return sims.mean(axis=0)
+
+
+@one_thread()
+def gradient_alignment(
+    model: MLP,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 32,
+    num_batches: int = 50,
+    seed: int = 0,
+) -> np.ndarray:
+    """Mean cosine similarity between each layer's mini-batch gradient and its full-data gradient.
+
+    The full-data gradient is the mean loss gradient over all of ``(X, y)``: the direction
+    in which the training loss falls fastest. A cosine near 1 means that a mini-batch step on
+    that layer points downhill on the whole training set; near 0, that it does not.
+    Returns shape ``(num_layers,)``; the model is not changed.
+    """
+    _check_batch(model, X, y)
+    check_int("batch_size", batch_size, minimum=1, maximum=X.shape[0])
+    check_int("num_batches", num_batches, minimum=1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed))
+    weights = [block.linear.weight for block in model.layers]
+
+    def layer_grads(Xb, yb):
+        with torch.enable_grad():
+            return torch.autograd.grad(loss_fn(model(Xb), yb), weights)
+
+    full = layer_grads(X, y)
+    sims = np.zeros((num_batches, len(weights)))
+    for k in range(num_batches):
+        idx = torch.randperm(X.shape[0], generator=gen)[:batch_size]
+        sims[k] = [_cosine(g, f) for g, f in zip(layer_grads(X[idx], y[idx]), full, strict=True)]
+    return sims.mean(axis=0)

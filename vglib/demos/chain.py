@@ -14,6 +14,14 @@ from vglib.plots.chain import chain_gradients, layer_factors
 CHAIN_WEIGHTS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.5, 2.0, 4.0)
 
 
+#: The settings the chapter's prose sends readers to (each a frame of the static book).
+CITED = {
+    "tanh, w = 2": {"num_layers": 50, "weight": 2.0, "activation": "tanh"},
+    "tanh, w = 1.1": {"num_layers": 50, "weight": 1.1, "activation": "tanh"},
+    "sigmoid, w = 4": {"num_layers": 50, "weight": 4.0, "activation": "sigmoid"},
+}
+
+
 def _draw_chain(result: ScalarChain, axes: Sequence[Axes]) -> None:
     chain_gradients(
         result.layer,
@@ -47,9 +55,9 @@ whisper_chain = Demo(
             tuple(range(1, 61)),
             50,
             label="depth L",
-            static=(5, 10, 20, 30, 50),
+            static=(5, 10, 20, 50),
         ),
-        Slider("weight", CHAIN_WEIGHTS, 0.5, label="weight w", static=(0.5, 1.0, 2.0)),
+        Slider("weight", CHAIN_WEIGHTS, 0.5, label="weight w", static=(0.5, 1.0, 1.1, 2.0, 4.0)),
         Choice("activation", CHAIN_ACTIVATIONS, "linear"),
     ),
     compute=lambda num_layers, weight, activation: scalar_chain(num_layers, weight, activation),
@@ -57,4 +65,5 @@ whisper_chain = Demo(
     describe=_describe_chain,
     ncols=2,
     figsize=(9.0, 3.4),
+    cited=CITED,
 )
