@@ -156,6 +156,21 @@ def test_zero_output_network_has_initial_loss_ln_k(k):
     assert losses[10.0] > 2 * math.log(k)
 
 
+def test_confidently_wrong_counts_wrong_classes_given_more_than_half_the_probability():
+    logits, y = vi._initial_logits(
+        4, num_layers=3, width=16, activation="relu", init="he", n_samples=80, seed=1
+    )
+    shares = vi.confidently_wrong(4, (0.0, 1.0, 10.0), num_layers=3, width=16, n_samples=80, seed=1)
+    assert shares[0.0] == 0.0  # uniform predictions are never confident
+    probs = torch.softmax(10.0 * logits.double(), dim=1)
+    top, predicted = probs.max(dim=1)
+    expected = ((predicted != y) & (top > 0.5)).double().mean().item()
+    assert shares[10.0] == pytest.approx(expected)
+    # a large head makes the wrong guesses confident: about (k - 1) / k of the data
+    big = vi.confidently_wrong(4, (100.0,), num_layers=3, width=16, n_samples=400, seed=1)
+    assert 0.6 < big[100.0] < 0.9
+
+
 # -- training (He et al.'s experiment, tiny) ------------------------------------------------------
 def test_deep_relu_xavier_stalls_while_he_learns():
     hist = vi.train_deep_relu(num_layers=30, width=32, n_samples=256, steps=40, record_every=20)
@@ -176,6 +191,7 @@ def test_deep_relu_xavier_stalls_while_he_learns():
         (lambda: vi.jacobian_singular_values("tanh", "constant", sigma_w2=1.0), "'orthogonal'"),
         (lambda: vi.tanh_critical_sigma_w2(-0.1), r"\[0, 5\]"),
         (lambda: vi.initial_losses(1), "at least 2"),
+        (lambda: vi.confidently_wrong(3, confidence=1.5), "at most 1"),
         (lambda: vi.relu_variance_ratio(-1.0, 3), "at least 0"),
     ],
 )
@@ -235,3 +251,13 @@ def test_weight_scale_demo_theory_tracks_measurement_at_the_preserving_scale():
     assert_close(p.pre_rms, p.theory_pre_rms, rtol=0.3, atol=0)
     p = weight_scale_explorer.result(sigma_w2=0.5, activation="tanh")["profile"]
     assert p.pre_rms[-1] / p.pre_rms[0] < 1e-3
+
+
+@pytest.mark.parametrize("demo", INIT_DEMOS, ids=lambda d: d.name)
+def test_cited_settings_are_static_frames_and_read_as_words(demo):
+    grid = demo.static_grid()
+    assert demo.cited, "the chapter cites settings of every demo"
+    for setting, values in demo.cited.items():
+        assert all(value in grid[name] for name, value in values.items())
+        assert demo.cite(setting)["sigma_w2"] == values["sigma_w2"]
+        assert "σ_w² = " in demo.setting_text(setting)

@@ -566,6 +566,32 @@ def tanh_critical_sigma_w2(sigma_b2: np.ndarray | float) -> np.ndarray:
 
 
 # -- the initial loss ---------------------------------------------------------------------------
+def _initial_logits(
+    n_classes: int,
+    *,
+    num_layers: int,
+    width: int,
+    activation: str,
+    init: str,
+    n_samples: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(n_samples, n_classes)`` of a fresh network on a balanced spirals set, and labels."""
+    check_int("n_classes", n_classes, minimum=2)
+    X, y = make_spirals(n_samples, n_classes=n_classes, seed=seed)
+    model = build_mlp(
+        2,
+        n_classes,
+        num_layers=num_layers,
+        width=width,
+        activation=activation,
+        init=init,
+        seed=seed,
+    )
+    with torch.no_grad():
+        return model(X), y
+
+
 def initial_losses(
     n_classes: int,
     head_scales: tuple[float, ...] = (0.0, 1.0, 10.0),
@@ -587,21 +613,60 @@ def initial_losses(
     dict
         ``{head_scale: loss}``.
     """
-    check_int("n_classes", n_classes, minimum=2)
-    X, y = make_spirals(n_samples, n_classes=n_classes, seed=seed)
-    model = build_mlp(
-        2,
+    logits, y = _initial_logits(
         n_classes,
         num_layers=num_layers,
         width=width,
         activation=activation,
         init=init,
+        n_samples=n_samples,
         seed=seed,
     )
     losses = {}
-    with torch.no_grad():
-        logits = model(X)
-        for scale in head_scales:
-            check_real("head_scale", scale, minimum=0.0)
-            losses[scale] = loss_fn(scale * logits, y).item()
+    for scale in head_scales:
+        check_real("head_scale", scale, minimum=0.0)
+        losses[scale] = loss_fn(scale * logits, y).item()
     return losses
+
+
+def confidently_wrong(
+    n_classes: int,
+    head_scales: tuple[float, ...] = (0.0, 1.0, 10.0),
+    *,
+    confidence: float = 0.5,
+    num_layers: int = 6,
+    width: int = 64,
+    activation: str = "relu",
+    init: str = "he",
+    n_samples: int = 1000,
+    seed: int = 0,
+) -> dict[float, float]:
+    """Share of examples on which the untrained network of :func:`initial_losses` is confidently wrong.
+
+    An example counts when the network gives a wrong class a probability above
+    ``confidence`` (0.5 by default: the wrong class gets more than all the others together).
+    An uninformed guess among ``n_classes`` balanced classes is wrong on a share of about
+    ``(n_classes - 1) / n_classes`` of the data; a large head makes it confident there.
+
+    Returns
+    -------
+    dict
+        ``{head_scale: share}``, shares in ``[0, 1]``.
+    """
+    check_real("confidence", confidence, minimum=0.0, maximum=1.0)
+    logits, y = _initial_logits(
+        n_classes,
+        num_layers=num_layers,
+        width=width,
+        activation=activation,
+        init=init,
+        n_samples=n_samples,
+        seed=seed,
+    )
+    shares = {}
+    for scale in head_scales:
+        check_real("head_scale", scale, minimum=0.0)
+        probs = torch.softmax(scale * logits.double(), dim=1)
+        top, predicted = probs.max(dim=1)
+        shares[scale] = ((predicted != y) & (top > confidence)).double().mean().item()
+    return shares

@@ -131,6 +131,12 @@ gradient_flow_lab = Demo(
     describe=_describe_lab,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "sigmoid, default init": {"num_layers": 10, "activation": "sigmoid", "init": "default"},
+        "xavier": {"init": "xavier"},
+        "tanh": {"activation": "tanh"},
+        "tanh, he": {"activation": "tanh", "init": "he"},
+    },
 )
 
 
@@ -173,4 +179,8 @@ saturation_explorer = Demo(
     describe=_describe_saturation,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "tanh, large weights": {"std": 1.0, "activation": "tanh"},
+        "sigmoid, large weights": {"std": 1.0, "activation": "sigmoid"},
+    },
 )

@@ -67,7 +67,7 @@ weight_scale_explorer = Demo(
     name="weight_scale_explorer",
     title="Weight scale: signal and gradient through 30 layers, measured and predicted",
     params=(
-        Slider("sigma_w2", SIGMA_W2_SCALE, 1.0, label="σ_w² = fan-in × Var(W)"),
+        Slider("sigma_w2", SIGMA_W2_SCALE, 1.0, label="σ_w²"),
         Choice("activation", ("tanh", "relu"), "tanh"),
     ),
     compute=weight_scale_result,
@@ -75,6 +75,11 @@ weight_scale_explorer = Demo(
     describe=_describe_weight_scale,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "relu, He": {"sigma_w2": 2.0, "activation": "relu"},
+        "tanh, sigma_w2 1": {"sigma_w2": 1.0, "activation": "tanh"},
+        "tanh, sigma_w2 4": {"sigma_w2": 4.0, "activation": "tanh"},
+    },
 )
 
 
@@ -166,4 +171,8 @@ edge_of_chaos = Demo(
     describe=_describe_edge,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "chaotic": {"sigma_w2": 3.0, "sigma_b2": 0.05},
+        "ordered": {"sigma_w2": 1.0, "sigma_b2": 0.3},
+    },
 )
