@@ -72,7 +72,8 @@ def _canon(text: str) -> str:
     text = _ANSI.sub("", text).translate(_TYPOGRAPHY)
     text = _LINK.sub(r"\1", text)
     lines = (_LINE_MARKER.sub("", line.strip()) for line in text.splitlines())
-    text = " ".join(lines).replace("*", "").replace("`", "")
+    # emphasis, code and table-cell markers vanish when Markdown is rendered
+    text = " ".join(lines).replace("*", "").replace("`", "").replace("|", " ")
     text = re.sub(r"-{2,}", "-", text)
     return re.sub(r"\s+", " ", text).strip()
 

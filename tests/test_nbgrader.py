@@ -176,8 +176,8 @@ def test_the_seed_quizzes_and_dilemmas_are_assigned():
     )
     text = re.sub(r"\s+", " ", text)
     for phrase in (
-        "What primarily causes the vanishing gradient problem",
-        "Which activation function is recommended to mitigate",
+        "What is the vanishing gradient problem in deep neural networks",
+        "Which activation function is recommended for the hidden layers",
         "What is a direct method to address the vanishing gradient problem",
         "how should developers balance the benefits of traditional functions",
         "How should teams prioritize which techniques to implement",
@@ -190,7 +190,7 @@ def test_secret_snippets_catch_the_source_itself():
     source = source_notebook("saturating_activations")
     snippets = secret_snippets(source)
     assert len(snippets) > 20
-    for key in ('q1 = "B"', 'q2 = "C"', 'q3 = "C"', 'q4 = "B"', 'q5 = "B"'):
+    for key in ('q1 = "D"', 'q2 = "C"', 'q3 = "B"', 'q4 = "A"', 'q5 = "C"'):
         assert key in snippets, f"the answer key {key} should be a secret snippet"
     kinds = {
         "solution": "return [grad.norm().item() for grad in grads]",
