@@ -125,6 +125,19 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert set(sweep) == {("plain", 2, 0.01), ("plain", 2, 0.02)}
 
 
+@pytest.mark.parametrize("branch", ["plain", "scaled", "zero"])
+def test_init_gradient_ratio_is_the_untrained_networks_first_to_last_gradient(branch):
+    X, y = vr.make_spirals(96, seed=3)
+    model = vr.ResidualMLP(2, 16, 2, 6, branch=branch, seed=3)
+    out, hidden = model.forward_with_hidden(X)
+    grads = torch.autograd.grad(nn.functional.cross_entropy(out, y), hidden)
+    expected = (grads[0].norm() / grads[-1].norm()).item()
+    got = vr.init_gradient_ratio(branch, 6, width=16, n_samples=96, seed=3)
+    assert got == pytest.approx(expected, rel=1e-6)
+    if branch == "zero":
+        assert got == pytest.approx(1.0, rel=1e-6)  # the identity map passes the gradient intact
+
+
 # -- pre-norm and post-norm --------------------------------------------------------------------
 def test_norm_stack_matches_hand_written_blocks():
     for position in vr.NORM_POSITIONS:

@@ -329,6 +329,29 @@ def degradation_sweep(
     }
 
 
+def init_gradient_ratio(
+    branch: str,
+    num_blocks: int,
+    *,
+    width: int = 32,
+    n_samples: int = 512,
+    sigma_w2: float = 2.0,
+    seed: int = 0,
+) -> float:
+    """``||dLoss/dh_0|| / ||dLoss/dh_L||`` of :func:`train_residual`'s network at initialization.
+
+    The same network, data and loss as :func:`train_residual` (cross-entropy on
+    :func:`vglib.compute.make_spirals`, full batch) before its first step: far below 1 the
+    gradient vanishes on its way to the first block, far above 1 it explodes.
+    """
+    X, y = make_spirals(n_samples, seed=seed)
+    model = ResidualMLP(2, width, 2, num_blocks, branch=branch, sigma_w2=sigma_w2, seed=seed)
+    with one_thread(), torch.enable_grad():
+        out, hidden = model.forward_with_hidden(X)
+        grads = torch.autograd.grad(nn.functional.cross_entropy(out, y), hidden)
+    return float(grads[0].norm() / grads[-1].norm())
+
+
 # -- pre-norm and post-norm --------------------------------------------------------------------
 class NormBlockStack(nn.Module):
     """A stack of Transformer-style MLP blocks with layer normalization before or after the add.

@@ -93,4 +93,8 @@ residual_depth = Demo(
     describe=_describe,
     ncols=2,
     figsize=(9.0, 3.6),
+    cited={
+        "He weights, 50 blocks": {"num_blocks": 50, "sigma_w2": 2.0},
+        "LeCun weights, 50 blocks": {"num_blocks": 50, "sigma_w2": 1.0},
+    },
 )
