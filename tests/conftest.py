@@ -31,6 +31,7 @@ def tool_env(**extra: str) -> dict[str, str]:
 _PER_ASSIGNMENT = {"test_nbgrader": "course", "test_mutants": "graded", "test_classroom": None}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into node ids
 def pytest_collection_modifyitems(config, items):
     """Group tests for pytest-xdist (``--dist loadgroup``) so no expensive fixture runs twice.
 
