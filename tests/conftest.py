@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
             if fixture is None:
                 group = module
             elif fixture in params:
-                group = f"{module}[{params[fixture]}]"
+                group = f"{module}:{params[fixture]}"  # xdist: no "]" in a group name
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
 

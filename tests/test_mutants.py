@@ -1,8 +1,9 @@
 """Every coding task, graded by the real nbgrader, against answers that are wrong and right.
 
 For each assignment, ``tests/mutants/<assignment>.py`` declares known-wrong answers (each a
-real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each becomes one
-student whose notebook is the solved release with that one answer cell replaced; a student
+real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each wrong answer
+becomes one student whose notebook is the solved release with that one answer cell replaced
+(the legitimate alternatives share notebooks, one per round: see :func:`students`); a student
 ``solved`` submits the solutions as they are, and a student ``quiz`` answers every multiple-
 choice question with a wrong letter. All of them are graded by ``nbgrader autograde`` and
 ``nbgrader generate_feedback`` (split over worker course copies, one per core), and then:
@@ -105,15 +106,33 @@ def _write_submission(course_dir: Path, assignment: str, student: str, nb) -> No
     (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
 
 
+def students(assignment: str) -> dict[Variant, str]:
+    """Who submits each variant: every wrong answer alone, the right ones in rounds.
+
+    A wrong answer gets a notebook of its own, so what it loses is its own doing. Right
+    answers cannot cost each other points, so round ``r`` carries the ``r``-th legitimate
+    alternative of every task at once (fewer notebooks to grade; a round that loses points
+    names the cells, and so the tasks, that lost them).
+    """
+    out: dict[Variant, str] = {}
+    rounds: dict[str, int] = {}
+    for i, variant in enumerate(variants(assignment)):
+        if variant.correct:
+            r = rounds[variant.cell] = rounds.get(variant.cell, -1) + 1
+            out[variant] = f"right_round{r}"
+        else:
+            out[variant] = f"v{i:02d}_{variant.slug}"[:64]
+    return out
+
+
 def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookNode]:
     solved = solved_notebook(source_notebook(assignment), release)
     out = {"solved": solved}
-    for i, variant in enumerate(variants(assignment)):
-        nb = copy.deepcopy(solved)
+    for variant, student in students(assignment).items():
+        nb = out.setdefault(student, copy.deepcopy(solved))
         cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == variant.cell]
         assert len(cells) == 1, f"{assignment}: no answer cell {variant.cell!r} for {variant.name}"
         cells[0].source = variant.source
-        out[f"v{i:02d}_{variant.slug}"[:64]] = nb
     quiz = copy.deepcopy(solved)
     wrong = {q.name: next(x for x in CHOICES if x != q.key) for q in questions(assignment)}
     for cell in quiz.cells:
@@ -203,8 +222,7 @@ def _write_table(graded: Graded) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = [("student", "cell", "kind", "variant", "score", "max")]
     rows.append(("solved", "", "solutions", "", graded.total("solved"), graded.max_auto))
-    for i, variant in enumerate(variants(graded.assignment)):
-        student = f"v{i:02d}_{variant.slug}"[:64]
+    for variant, student in students(graded.assignment).items():
         kind = "right" if variant.correct else "wrong"
         rows.append(
             (student, variant.cell, kind, variant.name, graded.total(student), graded.max_auto)
@@ -215,11 +233,7 @@ def _write_table(graded: Graded) -> None:
 
 
 def _variant_students(graded: Graded, correct: bool) -> list[tuple[str, Variant]]:
-    out = []
-    for i, variant in enumerate(variants(graded.assignment)):
-        if variant.correct is correct:
-            out.append((f"v{i:02d}_{variant.slug}"[:64], variant))
-    return out
+    return [(s, v) for v, s in students(graded.assignment).items() if v.correct is correct]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -245,7 +259,7 @@ def test_solutions_get_full_marks(graded: Graded):
 
 def test_right_answers_get_full_marks(graded: Graded):
     unfair = [
-        f"{v.cell} / {v.name}: lost {graded.lost(s)}"
+        f"{v.cell} / {v.name} (submitted by {s}): {s} lost {graded.lost(s)}"
         for s, v in _variant_students(graded, True)
         if graded.total(s) != graded.max_auto
     ]
