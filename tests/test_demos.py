@@ -182,3 +182,12 @@ def test_every_cited_setting_is_precomputed_and_used_by_a_chapter(root):
                 f"{demo.name}: no chapter refers to its cited setting {setting!r}"
             )
             assert "=" in demo.setting_text(setting)
+
+
+def test_every_demo_main_control_is_scrubbable_in_the_static_book():
+    # the same rule the built book is held to (test_book), checked without building it
+    for demo in DEMOS:
+        main = demo.params[0]
+        assert len(demo.static_grid()[main.name]) >= 5, (
+            f"{demo.name}: its main control {main.name!r} needs at least 5 static values"
+        )

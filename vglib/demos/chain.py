@@ -55,7 +55,7 @@ whisper_chain = Demo(
             tuple(range(1, 61)),
             50,
             label="depth L",
-            static=(5, 10, 20, 50),
+            static=(5, 10, 20, 30, 50),
         ),
         Slider("weight", CHAIN_WEIGHTS, 0.5, label="weight w", static=(0.5, 1.0, 1.1, 2.0, 4.0)),
         Choice("activation", CHAIN_ACTIVATIONS, "linear"),
