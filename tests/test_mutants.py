@@ -1,9 +1,8 @@
 """Every coding task, graded by the real nbgrader, against answers that are wrong and right.
 
 For each assignment, ``tests/mutants/<assignment>.py`` declares known-wrong answers (each a
-real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each wrong answer
-becomes one student whose notebook is the solved release with that one answer cell replaced
-(the legitimate alternatives share notebooks, one per round: see :func:`students`); a student
+real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each becomes one
+student whose notebook is the solved release with that one answer cell replaced; a student
 ``solved`` submits the solutions as they are, and a student ``quiz`` answers every multiple-
 choice question with a wrong letter. All of them are graded by ``nbgrader autograde`` and
 ``nbgrader generate_feedback`` (split over worker course copies, one per core), and then:
@@ -107,22 +106,13 @@ def _write_submission(course_dir: Path, assignment: str, student: str, nb) -> No
 
 
 def students(assignment: str) -> dict[Variant, str]:
-    """Who submits each variant: every wrong answer alone, the right ones in rounds.
+    """Who submits each variant: every answer, wrong or right, in a notebook of its own.
 
-    A wrong answer gets a notebook of its own, so what it loses is its own doing. Right
-    answers cannot cost each other points, so round ``r`` carries the ``r``-th legitimate
-    alternative of every task at once (fewer notebooks to grade; a round that loses points
-    names the cells, and so the tasks, that lost them).
+    So what a wrong answer loses is its own doing, and a right answer that loses points is
+    named alone. (Grading the right answers together, one round per alternative, would save
+    notebooks; it has not been measured against this yet.)
     """
-    out: dict[Variant, str] = {}
-    rounds: dict[str, int] = {}
-    for i, variant in enumerate(variants(assignment)):
-        if variant.correct:
-            r = rounds[variant.cell] = rounds.get(variant.cell, -1) + 1
-            out[variant] = f"right_round{r}"
-        else:
-            out[variant] = f"v{i:02d}_{variant.slug}"[:64]
-    return out
+    return {v: f"v{i:02d}_{v.slug}"[:64] for i, v in enumerate(variants(assignment))}
 
 
 def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookNode]:
