@@ -11,7 +11,9 @@ from bs4 import BeautifulSoup
 
 from vglib import plots
 from vglib._env import BOOK_ENV
-from vglib.demos import DEMOS, Choice, Demo, Slider
+from vglib.demos import Choice, Demo, Slider, all_demos
+
+DEMOS = all_demos()
 
 
 def _toy_compute(scale, shape):

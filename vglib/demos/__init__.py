@@ -1,79 +1,43 @@
-"""Demo layer: declarations (parameters -> compute -> plot) and the binding that shows them.
+"""Demo layer: one declaration per idea (parameters -> study -> plot) and the binding that shows it.
 
-A chapter shows a demo with one call, e.g. ``gradient_flow_lab.show()``.
+A chapter shows a demo with one call, e.g. ``demos.gradient_flow_lab.show()``. Every
+:class:`Demo` declared at the top level of a module of this package is found by
+:func:`all_demos` (tests and benchmarks use it; there is no hand-kept list), and any of them
+can be imported from here by name: ``from vglib.demos import whisper_chain``.
 """
 
-from vglib.demos.activations import flow_at_init, gradient_flow_lab, saturation_explorer
-from vglib.demos.batchnorm import (
-    bn_depth_explorer,
-)
-from vglib.demos.chain import whisper_chain
-from vglib.demos.clipping import (
-    cliff_explorer,
-)
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
 from vglib.demos.core import Choice, Demo, DemoView, LivePanel, Slider, render_png
-from vglib.demos.descent import descent_explorer, descent_on_quadratic
-from vglib.demos.initialization import (
-    edge_of_chaos,
-    edge_of_chaos_result,
-    phase_background,
-    weight_scale_explorer,
-    weight_scale_result,
-)
-from vglib.demos.monitor import (
-    gradient_flow_monitor,
-    monitored_run,
-)
-from vglib.demos.remedies import (
-    pretraining_explorer,
-)
-from vglib.demos.residual import (
-    residual_depth,
-)
-from vglib.demos.rnn import (
-    bptt_explorer,
-)
 
-#: Every demo the chapters show, for tests and benchmarks.
-DEMOS = (
-    gradient_flow_monitor,
-    cliff_explorer,
-    pretraining_explorer,
-    residual_depth,
-    bptt_explorer,
-    bn_depth_explorer,
-    descent_explorer,
-    whisper_chain,
-    gradient_flow_lab,
-    saturation_explorer,
-    weight_scale_explorer,
-    edge_of_chaos,
-)
+__all__ = ["Choice", "Demo", "DemoView", "LivePanel", "Slider", "all_demos", "render_png"]
 
-__all__ = [
-    "DEMOS",
-    "Choice",
-    "Demo",
-    "DemoView",
-    "LivePanel",
-    "Slider",
-    "bn_depth_explorer",
-    "bptt_explorer",
-    "cliff_explorer",
-    "descent_explorer",
-    "descent_on_quadratic",
-    "edge_of_chaos",
-    "edge_of_chaos_result",
-    "flow_at_init",
-    "gradient_flow_lab",
-    "gradient_flow_monitor",
-    "monitored_run",
-    "phase_background",
-    "pretraining_explorer",
-    "render_png",
-    "residual_depth",
-    "saturation_explorer",
-    "weight_scale_explorer",
-    "weight_scale_result",
-    "whisper_chain",
-]
+
+def _modules() -> list[ModuleType]:
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if info.name != "core" and not info.name.startswith("_")
+    ]
+
+
+def all_demos() -> tuple[Demo, ...]:
+    """Every demo declared in this package, sorted by name."""
+    found = {
+        value.name: value
+        for module in _modules()
+        for value in vars(module).values()
+        if isinstance(value, Demo)
+    }
+    return tuple(found[name] for name in sorted(found))
+
+
+def __getattr__(name: str) -> Demo:
+    for demo in all_demos():
+        if demo.name == name:
+            return demo
+    raise AttributeError(f"module 'vglib.demos' has no demo {name!r}")

@@ -2,9 +2,18 @@
 
 Every function is *draw-or-update* (see :mod:`vglib.plots.base`): the first call on an
 ``Axes`` creates artists tagged with a ``gid``, later calls move their data, so a live demo
-redraws in milliseconds and a chapter calls the same function once. Topic modules build on
-the artist helpers of :mod:`vglib.plots.base`; their public functions are re-exported here.
+redraws in milliseconds and a chapter calls the same function once. The shared plots and the
+artist helpers live in :mod:`vglib.plots.base`; each chapter's plots in a module of its own.
+Any public plot function can be reached from here by name (``plots.step_times``): each name is
+defined in exactly one module of this package (a test holds that).
 """
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from types import ModuleType
 
 from vglib.plots.base import (
     LINESTYLES,
@@ -16,72 +25,44 @@ from vglib.plots.base import (
     note,
     style,
 )
-from vglib.plots.batchnorm import (
-    bn_gradient_norms,
-    step_times,
-)
-from vglib.plots.chain import chain_gradients, layer_factors
-from vglib.plots.clipping import (
-    cliff_gradient_norm,
-    cliff_profile,
-    clipping_sweep,
-    loss_scale_steps,
-    training_runs,
-)
-from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer, rate_curve
-from vglib.plots.initialization import phase_diagram, singular_value_spectra
-from vglib.plots.monitor import (
-    image_grid,
-    layer_curves,
-    layer_step_heatmap,
-    step_profile,
-)
-from vglib.plots.remedies import (
-    depth_costs,
-    weight_moves,
-)
-from vglib.plots.residual import (
-    depth_profiles,
-)
-from vglib.plots.rnn import (
-    baseline,
-)
-from vglib.plots.rnn import (
-    gradient_through_time as rnn_gradient_through_time,
-)
 
 __all__ = [
     "LINESTYLES",
     "MARKERS",
     "PALETTE",
     "activation_histograms",
-    "baseline",
-    "bn_gradient_norms",
-    "chain_gradients",
-    "cliff_gradient_norm",
-    "cliff_profile",
-    "clipping_sweep",
-    "contour_path",
     "curves",
-    "depth_costs",
-    "depth_profiles",
     "gradient_norms",
-    "image_grid",
-    "layer_curves",
-    "layer_factors",
-    "layer_step_heatmap",
-    "loglog",
-    "loss_curve",
-    "loss_scale_steps",
     "note",
-    "per_layer",
-    "phase_diagram",
-    "rate_curve",
-    "rnn_gradient_through_time",
-    "singular_value_spectra",
-    "step_profile",
-    "step_times",
+    "public_functions",
     "style",
-    "training_runs",
-    "weight_moves",
 ]
+
+
+def _modules() -> list[ModuleType]:
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_")
+    ]
+
+
+def public_functions() -> dict[str, list[str]]:
+    """Public function name -> the modules of this package that define it (one, if all is well)."""
+    found: dict[str, list[str]] = {}
+    for module in _modules():
+        for name, value in vars(module).items():
+            if (
+                callable(value)
+                and not name.startswith("_")
+                and getattr(value, "__module__", "") == module.__name__
+            ):
+                found.setdefault(name, []).append(module.__name__)
+    return found
+
+
+def __getattr__(name: str) -> Callable:
+    owners = public_functions().get(name)
+    if not owners:
+        raise AttributeError(f"module 'vglib.plots' has no plot function {name!r}")
+    return getattr(importlib.import_module(owners[0]), name)

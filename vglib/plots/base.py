@@ -1,4 +1,4 @@
-"""Shared plots and the artist helpers every plot module uses (``_line``, ``_text``, ...).
+"""Shared plots and the public artist helpers every plot module uses (``update_line``, ``refresh``, ...).
 
 Every function here is *draw-or-update*: called on a fresh ``Axes`` it creates its artists
 (each tagged with a ``gid``); called again on the same ``Axes`` it finds them and moves their
@@ -37,19 +37,22 @@ def style(i: int) -> dict[str, object]:
     }
 
 
-def _axes(ax: Axes | None) -> Axes:
+def axes_for(ax: Axes | None) -> Axes:
+    """``ax``, or the axes of a new figure when ``ax`` is None."""
     return plt.figure().add_subplot() if ax is None else ax
 
 
-def _find(ax: Axes, gid: str, kind: type) -> object | None:
+def find_artist(ax: Axes, gid: str, kind: type) -> object | None:
+    """The artist of type ``kind`` tagged ``gid`` on ``ax``, or None if this is the first call."""
     for artist in ax.get_children():
         if isinstance(artist, kind) and artist.get_gid() == gid:
             return artist
     return None
 
 
-def _line(ax: Axes, gid: str, x, y, **kwargs) -> Line2D:
-    line = _find(ax, gid, Line2D)
+def update_line(ax: Axes, gid: str, x, y, **kwargs) -> Line2D:
+    """Draw the line tagged ``gid`` on the first call; later calls move its data and show it."""
+    line = find_artist(ax, gid, Line2D)
     if line is None:
         (line,) = ax.plot(x, y, gid=gid, **kwargs)
     else:
@@ -58,15 +61,16 @@ def _line(ax: Axes, gid: str, x, y, **kwargs) -> Line2D:
     return line
 
 
-def _text(ax: Axes, gid: str, text: str, **kwargs) -> Text:
-    artist = _find(ax, gid, Text)
+def update_text(ax: Axes, gid: str, text: str, **kwargs) -> Text:
+    """Place the text tagged ``gid`` (bottom left) on the first call; later calls change it."""
+    artist = find_artist(ax, gid, Text)
     if artist is None:
         return ax.text(0.02, 0.03, text, transform=ax.transAxes, gid=gid, **kwargs)
     artist.set_text(text)
     return artist
 
 
-def _hide_others(ax: Axes, prefix: str, keep: set[str]) -> None:
+def hide_others(ax: Axes, prefix: str, keep: set[str]) -> None:
     """Hide this function's artists that the current call did not draw (e.g. a theory curve)."""
     for artist in ax.get_children():
         gid = artist.get_gid()
@@ -74,7 +78,7 @@ def _hide_others(ax: Axes, prefix: str, keep: set[str]) -> None:
             artist.set_visible(False)
 
 
-def _log_y(ax: Axes, *, numticks: int = 7) -> None:
+def log_y(ax: Axes, *, numticks: int = 7) -> None:
     """Log-scale y axis with a label every few decades and no minor ticks.
 
     Readable over 20 decades, and cheap to draw (no minor-tick labels to lay out).
@@ -84,7 +88,8 @@ def _log_y(ax: Axes, *, numticks: int = 7) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
-def _refresh(ax: Axes, *, legend: bool = True) -> None:
+def refresh(ax: Axes, *, legend: bool = True) -> None:
+    """Rescale to the visible artists and rebuild the legend from the visible labelled lines."""
     ax.relim(visible_only=True)
     ax.autoscale_view()
     if legend:
@@ -121,17 +126,17 @@ def gradient_norms(
     key
         Prefix of the artists' ids; use different keys to draw two panels on one Axes.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     series = {"measured": norms} if not isinstance(norms, Mapping) else dict(norms)
     keep: set[str] = set()
     for i, (label, values) in enumerate(series.items()):
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, layer, np.asarray(values), label=label, markersize=4, **style(i))
+        update_line(ax, gid, layer, np.asarray(values), label=label, markersize=4, **style(i))
     if theory is not None:
         gid = f"{key}:theory"
         keep.add(gid)
-        _line(
+        update_line(
             ax,
             gid,
             layer,
@@ -141,12 +146,12 @@ def gradient_norms(
             linestyle=":",
             linewidth=2,
         )
-    _hide_others(ax, f"{key}:", keep)
-    _log_y(ax)
+    hide_others(ax, f"{key}:", keep)
+    log_y(ax)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax
 
 
@@ -175,7 +180,7 @@ def activation_histograms(
     annotations
         Optional text per shown row (e.g. "saturated 40%"), printed at the row's right end.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     counts = np.asarray(counts, dtype=float)
     num_layers = counts.shape[0]
     rows = np.unique(np.linspace(0, num_layers - 1, min(max_rows, num_layers)).round().astype(int))
@@ -186,7 +191,7 @@ def activation_histograms(
         peak = counts[layer_index].max()
         heights = 0.85 * counts[layer_index] / peak if peak > 0 else counts[layer_index]
         baseline = float(len(rows) - 1 - row)
-        patch = _find(ax, gid, StepPatch)
+        patch = find_artist(ax, gid, StepPatch)
         if patch is None:
             ax.stairs(
                 heights + baseline,
@@ -205,7 +210,7 @@ def activation_histograms(
         if annotations is not None:
             text_gid = f"{key}:note{row}"
             keep.add(text_gid)
-            note = _find(ax, text_gid, Text)
+            note = find_artist(ax, text_gid, Text)
             if note is None:
                 ax.text(
                     1.0,
@@ -217,11 +222,11 @@ def activation_histograms(
                     va="center",
                     fontsize="x-small",
                 )
-                note = _find(ax, text_gid, Text)
+                note = find_artist(ax, text_gid, Text)
             note.set_text(annotations[row])
             note.set_y(baseline + 0.45)
             note.set_visible(True)
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     ax.set_yticks(np.arange(len(rows)) + 0.4, [f"layer {i + 1}" for i in rows[::-1]])
     ax.set_ylim(0, len(rows))
     ax.set_xlim(edges[0], edges[-1])
@@ -253,7 +258,7 @@ def curves(
     markers
         Draw a marker at each point (the style's marker); lines only by default.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     for i, (label, values) in enumerate(series.items()):
         gid = f"{key}:{label}"
@@ -261,20 +266,20 @@ def curves(
         kw = style(i)
         if not markers:
             kw["marker"] = None
-        _line(ax, gid, x, np.asarray(values), label=label, markersize=4, **kw)
-    _hide_others(ax, f"{key}:", keep)
+        update_line(ax, gid, x, np.asarray(values), label=label, markersize=4, **kw)
+    hide_others(ax, f"{key}:", keep)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax
 
 
 def note(ax: Axes, text: str, *, key: str = "note") -> Axes:
     """A short text in the lower-left corner of ``ax`` (drawn once, then updated)."""
-    _text(
+    update_text(
         ax,
         key,
         text,

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.axes import Axes
 
-from vglib.plots.base import _axes, _hide_others, _line, _refresh, gradient_norms, note, style
+from vglib.plots.base import (
+    axes_for,
+    gradient_norms,
+    hide_others,
+    note,
+    refresh,
+    style,
+    update_line,
+)
 
 #: Norms below this are drawn at it (an underflow to exactly 0 cannot go on a log axis).
 FLOOR = 1e-30
@@ -38,7 +46,7 @@ def bn_gradient_norms(
     ax
         Axes to draw on or update.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     clipped = {k: np.maximum(np.asarray(v, dtype=float), FLOOR) for k, v in norms.items()}
     gradient_norms(layer, clipped, ax=ax, key="bn")
     ax.set_title(label, fontsize="small")
@@ -71,7 +79,7 @@ def bn_backward_gains(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = {f"{key}:one"}
     top = 1.0
     for i, (label, values) in enumerate(gains.items()):
@@ -80,9 +88,9 @@ def bn_backward_gains(
             continue
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, layer, values, label=label, markersize=4, **style(i))
+        update_line(ax, gid, layer, values, label=label, markersize=4, **style(i))
         top = max(top, float(np.nanmax(values)))
-    _line(
+    update_line(
         ax,
         f"{key}:one",
         [layer[0], layer[-1]],
@@ -92,11 +100,11 @@ def bn_backward_gains(
         linestyle=":",
         label="_gain 1",
     )
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(r"backward gain $\gamma / \sigma_B$ (mean over units)")
     ax.grid(True, alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     ax.set_ylim(0, 1.15 * top)
     if slopes:
         note(
@@ -117,13 +125,13 @@ def step_times(times: Mapping[str, np.ndarray], *, ax: Axes | None = None) -> Ax
     ax
         Axes to draw on or update.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     labels = list(times)
     for i, label in enumerate(labels):
         ms = 1e3 * np.asarray(times[label], dtype=float)
         jitter = np.linspace(-0.15, 0.15, len(ms))
         kw = style(i)
-        _line(
+        update_line(
             ax,
             f"st:pts:{label}",
             i + jitter,
@@ -135,11 +143,13 @@ def step_times(times: Mapping[str, np.ndarray], *, ax: Axes | None = None) -> Ax
             alpha=0.7,
         )
         med = float(np.median(ms))
-        _line(ax, f"st:med:{label}", [i - 0.3, i + 0.3], [med, med], color="black", linewidth=2)
+        update_line(
+            ax, f"st:med:{label}", [i - 0.3, i + 0.3], [med, med], color="black", linewidth=2
+        )
     ax.set_xticks(range(len(labels)), labels)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylabel("time per training step (ms)")
     ax.grid(True, axis="y", alpha=0.3)
-    _refresh(ax, legend=False)
+    refresh(ax, legend=False)
     ax.set_ylim(bottom=0)
     return ax

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _hide_others, _line, _refresh, _text
+from vglib.plots.base import PALETTE, axes_for, hide_others, refresh, update_line, update_text
 
 
 def _log_axis(ax: Axes, ylim: tuple[float, float]) -> None:
@@ -24,7 +24,7 @@ def _log_axis(ax: Axes, ylim: tuple[float, float]) -> None:
 
 def _unit_line(ax: Axes, key: str, layer: np.ndarray) -> None:
     """The dashed reference line at 1 (neither vanishing nor exploding) across the layers."""
-    _line(
+    update_line(
         ax,
         f"{key}:one",
         [layer[0] - 0.5, layer[-1] + 0.5],
@@ -65,11 +65,11 @@ def chain_gradients(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     layer = np.asarray(layer)
     keep = {f"{key}:one", f"{key}:product", f"{key}:autograd"}
     _unit_line(ax, key, layer)
-    _line(
+    update_line(
         ax,
         f"{key}:product",
         layer,
@@ -78,7 +78,7 @@ def chain_gradients(
         linewidth=2,
         label="product of factors (closed form)",
     )
-    _line(
+    update_line(
         ax,
         f"{key}:autograd",
         layer,
@@ -93,14 +93,14 @@ def chain_gradients(
     )
     if note is not None:
         keep.add(f"{key}:note")
-        text = _text(ax, f"{key}:note", note, fontsize="small")
+        text = update_text(ax, f"{key}:note", note, fontsize="small")
         text.set_visible(True)
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     ax.set_xlim(layer[0] - 0.5, layer[-1] + 0.5)
     _log_axis(ax, ylim)
     ax.set_xlabel("layer l (0 = input)")
     ax.set_ylabel(r"$|\partial h_L / \partial h_l|$")
-    _refresh(ax)
+    refresh(ax)
     ax.set_ylim(*ylim)
     return ax
 
@@ -124,10 +124,10 @@ def layer_factors(
     ylim
         Fixed y limits.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     layer = np.asarray(layer)
     _unit_line(ax, key, layer)
-    _line(
+    update_line(
         ax,
         f"{key}:factor",
         layer,
@@ -142,6 +142,6 @@ def layer_factors(
     _log_axis(ax, ylim)
     ax.set_xlabel("layer l")
     ax.set_ylabel(r"factor $|w\,\varphi'(z_l)|$")
-    _refresh(ax, legend=False)
+    refresh(ax, legend=False)
     ax.set_ylim(*ylim)
     return ax

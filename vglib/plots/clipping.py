@@ -8,11 +8,20 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _log_y, _refresh, style
+from vglib.plots.base import (
+    PALETTE,
+    axes_for,
+    find_artist,
+    hide_others,
+    log_y,
+    refresh,
+    style,
+    update_line,
+)
 
 
 def _hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
-    line = _find(ax, gid, Line2D)
+    line = find_artist(ax, gid, Line2D)
     if line is None:
         line = ax.axhline(value, gid=gid, **kwargs)
     else:
@@ -51,10 +60,10 @@ def cliff_profile(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep = {f"{key}:loss", f"{key}:start"}
-    _line(ax, f"{key}:loss", w, loss, color=PALETTE[0], linewidth=1.8, label="_loss")
-    _line(
+    update_line(ax, f"{key}:loss", w, loss, color=PALETTE[0], linewidth=1.8, label="_loss")
+    update_line(
         ax,
         f"{key}:start",
         [start[0]],
@@ -72,12 +81,12 @@ def cliff_profile(
         kw["linestyle"] = "none"
         if not (np.min(w) <= x <= np.max(w)):
             x, y = np.nan, np.nan
-        _line(ax, gid, [x], [y], markersize=9, markeredgecolor="black", label=label, **kw)
-    _hide_others(ax, f"{key}:", keep)
+        update_line(ax, gid, [x], [y], markersize=9, markeredgecolor="black", label=label, **kw)
+    hide_others(ax, f"{key}:", keep)
     ax.set_xlabel("recurrent weight w")
     ax.set_ylabel(r"loss $(x_T - 0.7)^2$")
     ax.grid(True, alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     ax.set_xlim(float(np.min(w)), float(np.max(w)))
     if ylim is not None:
         ax.set_ylim(*ylim)
@@ -103,10 +112,10 @@ def cliff_gradient_norm(
         Clipping threshold (dashed line); the clipped norm ``min(norm, threshold)`` is drawn
         as a second curve.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     grad_norm = np.maximum(np.asarray(grad_norm, dtype=float), 1e-30)
-    _line(ax, f"{key}:plain", w, grad_norm, label="no clipping", linewidth=1.8, **_plain(0))
-    _line(
+    update_line(ax, f"{key}:plain", w, grad_norm, label="no clipping", linewidth=1.8, **_plain(0))
+    update_line(
         ax,
         f"{key}:clipped",
         w,
@@ -116,11 +125,11 @@ def cliff_gradient_norm(
         **_plain(1),
     )
     _hline(ax, f"{key}:threshold", threshold, color="0.3", linestyle=":", linewidth=1.2)
-    _log_y(ax)
+    log_y(ax)
     ax.set_xlabel("recurrent weight w")
     ax.set_ylabel(r"gradient norm $\|\nabla_{w,b} L\|$")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     ax.set_xlim(float(np.min(w)), float(np.max(w)))
     if ylim is not None:
         ax.set_ylim(*ylim)
@@ -156,20 +165,20 @@ def training_runs(
         Labels of runs that stopped early (diverged): their last finite point is marked
         with a cross.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     for i, (label, (x, y)) in enumerate(series.items()):
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         y = np.where(np.isfinite(y), y, np.nan)
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, x, y, label=label, linewidth=1.5, **_plain(i))
+        update_line(ax, gid, x, y, label=label, linewidth=1.5, **_plain(i))
         if label in stopped:
             end = f"{key}:end:{label}"
             keep.add(end)
             finite = np.flatnonzero(np.isfinite(y))
             j = finite[-1] if finite.size else 0
-            _line(
+            update_line(
                 ax,
                 end,
                 [x[j]],
@@ -181,13 +190,13 @@ def training_runs(
                 linestyle="none",
                 label="_end",
             )
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     if logy:
-        _log_y(ax)
+        log_y(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax
 
 
@@ -209,20 +218,20 @@ def clipping_sweep(
     series
         ``{label: values}``, each of shape ``(k,)``.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     for i, (label, values) in enumerate(series.items()):
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, thresholds, np.asarray(values, dtype=float), label=label, **style(i))
-    _hide_others(ax, f"{key}:", keep)
+        update_line(ax, gid, thresholds, np.asarray(values, dtype=float), label=label, **style(i))
+    hide_others(ax, f"{key}:", keep)
     ax.set_xscale("log")
     if logy:
-        _log_y(ax)
+        log_y(ax)
     ax.set_xlabel("clipping threshold (global norm)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax
 
 
@@ -242,12 +251,14 @@ def loss_scale_steps(
         Step numbers, the scale used at each step and whether the step was skipped, each
         of shape ``(steps,)``.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     step = np.asarray(step, dtype=float)
     scale = np.asarray(scale, dtype=float)
     skipped = np.asarray(skipped, dtype=bool)
-    _line(ax, f"{key}:scale", step, scale, label="loss scale S", drawstyle="steps-mid", **_plain(0))
-    _line(
+    update_line(
+        ax, f"{key}:scale", step, scale, label="loss scale S", drawstyle="steps-mid", **_plain(0)
+    )
+    update_line(
         ax,
         f"{key}:skipped",
         step[skipped] if skipped.any() else [np.nan],
@@ -263,5 +274,5 @@ def loss_scale_steps(
     ax.set_xlabel("step")
     ax.set_ylabel("loss scale S")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax

@@ -9,14 +9,14 @@ from matplotlib.axes import Axes
 
 from vglib.plots.base import (
     PALETTE,
-    _axes,
-    _find,
-    _hide_others,
-    _line,
-    _log_y,
-    _refresh,
-    _text,
+    axes_for,
+    find_artist,
+    hide_others,
+    log_y,
+    refresh,
     style,
+    update_line,
+    update_text,
 )
 
 
@@ -50,8 +50,8 @@ def contour_path(
     note
         Text in the lower-left corner (e.g. "diverged at step 8").
     """
-    ax = _axes(ax)
-    if _find(ax, f"{key}:contour", object) is None:
+    ax = axes_for(ax)
+    if find_artist(ax, f"{key}:contour", object) is None:
         positive = loss[loss > 0]
         lo, hi = (positive.min(), loss.max()) if positive.size else (1e-3, 1.0)
         levels = np.geomspace(max(lo, hi * 1e-4), hi, 12)
@@ -66,7 +66,7 @@ def contour_path(
             ax.plot(*minimum, marker="*", color="black", markersize=10, gid=f"{key}:min")
     path = np.asarray(path, dtype=float)
     path = path[np.isfinite(path).all(axis=1)]
-    _line(
+    update_line(
         ax,
         f"{key}:line",
         path[:, 0],
@@ -76,8 +76,10 @@ def contour_path(
         markersize=2.5,
         linewidth=1.2,
     )
-    _line(ax, f"{key}:start", path[:1, 0], path[:1, 1], color=PALETTE[5], marker="s", markersize=7)
-    _text(
+    update_line(
+        ax, f"{key}:start", path[:1, 0], path[:1, 1], color=PALETTE[5], marker="s", markersize=7
+    )
+    update_text(
         ax,
         f"{key}:note",
         note,
@@ -107,17 +109,17 @@ def loss_curve(
     xmax
         Right end of the x axis (default: the last step).
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     losses = np.asarray(losses, dtype=float)
     steps = np.arange(len(losses))
-    _line(ax, f"{key}:line", steps, losses, color=PALETTE[6], linewidth=1.5, label="loss")
-    _log_y(ax)
+    update_line(ax, f"{key}:line", steps, losses, color=PALETTE[6], linewidth=1.5, label="loss")
+    log_y(ax)
     ax.set_ylim(*ylim)
     ax.set_xlim(0, xmax if xmax is not None else max(1, len(losses) - 1))
     ax.set_xlabel("step t")
     ax.set_ylabel(r"loss $L(\theta_t)$")
     ax.grid(True, which="major", alpha=0.3)
-    _text(
+    update_text(
         ax,
         f"{key}:note",
         note,
@@ -147,7 +149,7 @@ def per_layer(
     floor
         Where to draw values that are exactly zero (a log axis cannot show 0).
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     any_zero = False
     for i, (label, values) in enumerate(series.items()):
@@ -155,13 +157,15 @@ def per_layer(
         kw = style(i)
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, layer, np.where(values > 0, values, np.nan), label=label, markersize=5, **kw)
+        update_line(
+            ax, gid, layer, np.where(values > 0, values, np.nan), label=label, markersize=5, **kw
+        )
         zero = values <= 0
         if zero.any():
             any_zero = True
             zid = f"{key}:{label}:zero"
             keep.add(zid)
-            _line(
+            update_line(
                 ax,
                 zid,
                 np.asarray(layer)[zero],
@@ -173,15 +177,15 @@ def per_layer(
                 markersize=7,
                 label="_zero",
             )
-    _hide_others(ax, f"{key}:", keep)
-    _log_y(ax, numticks=8)
+    hide_others(ax, f"{key}:", keep)
+    log_y(ax, numticks=8)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     if any_zero:
         ax.set_ylim(floor / 3, None)
-        label = _text(ax, f"{key}:zero-note", "hollow markers: exactly 0", fontsize="x-small")
+        label = update_text(ax, f"{key}:zero-note", "hollow markers: exactly 0", fontsize="x-small")
         label.set_position((0.02, 0.97))
         label.set_verticalalignment("top")
     return ax
@@ -198,7 +202,7 @@ def loglog(
     key: str = "loglog",
 ) -> Axes:
     """Curves with markers on log-log axes; labels in ``dashed`` are drawn as dashed lines without markers."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     for i, (label, values) in enumerate(series.items()):
         gid = f"{key}:{label}"
@@ -206,14 +210,14 @@ def loglog(
         kw = style(i)
         if label in dashed:
             kw.update(marker=None, linestyle="--", color="black")
-        _line(ax, gid, x, np.asarray(values, dtype=float), label=label, markersize=5, **kw)
-    _hide_others(ax, f"{key}:", keep)
+        update_line(ax, gid, x, np.asarray(values, dtype=float), label=label, markersize=5, **kw)
+    hide_others(ax, f"{key}:", keep)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax
 
 
@@ -239,8 +243,8 @@ def rate_curve(
     marks
         ``{label: learning rate}`` drawn as vertical dotted lines (e.g. ``2/λ_max``).
     """
-    ax = _axes(ax)
-    _line(
+    ax = axes_for(ax)
+    update_line(
         ax,
         f"{key}:theory",
         lr_theory,
@@ -252,7 +256,7 @@ def rate_curve(
     measured = np.asarray(measured, dtype=float)
     top = ylim[1] if ylim is not None else np.nanmax(theory)
     shown = np.where(np.isfinite(measured), measured, top)
-    _line(
+    update_line(
         ax,
         f"{key}:measured",
         lr_measured,
@@ -265,7 +269,7 @@ def rate_curve(
     )
     for i, (label, value) in enumerate((marks or {}).items()):
         gid = f"{key}:mark{i}"
-        artist = _find(ax, gid, object)
+        artist = find_artist(ax, gid, object)
         if artist is None:
             ax.axvline(
                 value,

@@ -14,7 +14,15 @@ from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import TwoSlopeNorm
 
-from vglib.plots.base import _axes, _find, _hide_others, _line, _refresh, _text, style
+from vglib.plots.base import (
+    axes_for,
+    find_artist,
+    hide_others,
+    refresh,
+    style,
+    update_line,
+    update_text,
+)
 
 
 def phase_diagram(
@@ -44,8 +52,8 @@ def phase_diagram(
     ax
         Axes to draw on or update.
     """
-    ax = _axes(ax)
-    if background is not None and _find(ax, "phase:bg", QuadMesh) is None:
+    ax = axes_for(ax)
+    if background is not None and find_artist(ax, "phase:bg", QuadMesh) is None:
         w2, b2, log_chi = background
         ax.pcolormesh(
             w2,
@@ -60,8 +68,10 @@ def phase_diagram(
         )
         ax.text(0.04, 0.9, "ordered\nχ₁ < 1", transform=ax.transAxes, fontsize="small", va="top")
         ax.text(0.96, 0.1, "chaotic\nχ₁ > 1", transform=ax.transAxes, fontsize="small", ha="right")
-    _line(ax, "phase:critical", critical_w2, sigma_b2, color="black", linewidth=2, label="χ₁ = 1")
-    marker = _line(
+    update_line(
+        ax, "phase:critical", critical_w2, sigma_b2, color="black", linewidth=2, label="χ₁ = 1"
+    )
+    marker = update_line(
         ax,
         "phase:point",
         [point[0]],
@@ -74,7 +84,7 @@ def phase_diagram(
         label="this network",
     )
     marker.set_zorder(5)
-    note = _text(ax, "phase:label", label, fontsize="small")
+    note = update_text(ax, "phase:label", label, fontsize="small")
     note.set_position((0.04, 0.45))
     ax.set_xlabel("σ_w² (fan-in × weight variance)")
     ax.set_ylabel("σ_b² (bias variance)")
@@ -103,7 +113,7 @@ def singular_value_spectra(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     for i, (label, values) in enumerate(spectra.items()):
         values = np.sort(np.asarray(values, dtype=float))[::-1]
@@ -112,13 +122,13 @@ def singular_value_spectra(
         keep.add(gid)
         kw = style(i)
         kw["marker"] = None
-        _line(ax, gid, rank, np.maximum(values, floor), label=label, linewidth=2, **kw)
-    _hide_others(ax, f"{key}:", keep)
+        update_line(ax, gid, rank, np.maximum(values, floor), label=label, linewidth=2, **kw)
+    hide_others(ax, f"{key}:", keep)
     ax.axhline(1.0, color="0.5", linewidth=0.8, zorder=0)
     ax.set_yscale("log")
     ax.set_ylim(floor / 2, None)
     ax.set_xlabel("rank / width (largest first)")
     ax.set_ylabel("singular value of ∂h_L/∂x")
     ax.grid(True, alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax

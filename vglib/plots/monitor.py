@@ -14,7 +14,16 @@ from matplotlib.image import AxesImage
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from vglib.plots.base import PALETTE, _axes, _find, _hide_others, _line, _log_y, _refresh, style
+from vglib.plots.base import (
+    PALETTE,
+    axes_for,
+    find_artist,
+    hide_others,
+    log_y,
+    refresh,
+    style,
+    update_line,
+)
 
 
 def _power_of_ten(value: float, _position: int) -> str:
@@ -58,7 +67,7 @@ def layer_step_heatmap(
     label
         Colour-bar label (the colour bar is made on the first call only).
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     data = np.asarray(values, dtype=float).T  # (num_layers, num_steps)
     if log:
         data = np.where(data > 0, data, np.nan)
@@ -70,7 +79,7 @@ def layer_step_heatmap(
     norm = LogNorm(lo, hi) if log else Normalize(lo, hi)
     half = 0.5 * (step[1] - step[0]) if len(step) > 1 else 0.5
     extent = (step[0] - half, step[-1] + half, 0.5, data.shape[0] + 0.5)
-    image = _find(ax, f"{key}:image", AxesImage)
+    image = find_artist(ax, f"{key}:image", AxesImage)
     if image is None:
         image = ax.imshow(
             data,
@@ -97,7 +106,7 @@ def layer_step_heatmap(
     keep = {f"{key}:image"}
     if cursor is not None:
         keep.add(f"{key}:cursor")
-        _line(
+        update_line(
             ax,
             f"{key}:cursor",
             [cursor, cursor],
@@ -106,7 +115,7 @@ def layer_step_heatmap(
             linewidth=2.5,
             linestyle="-",
         )
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_yticks(np.arange(1, data.shape[0] + 1), list(layer_labels), fontsize="small")
@@ -140,23 +149,25 @@ def step_profile(
     ylim
         Fixed y limits (keeps a scrubbed demo from jumping); autoscaled if ``None``.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     x = np.arange(1, len(layer_labels) + 1)
     keep: set[str] = set()
     for i, (label, series) in enumerate(values.items()):
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, x, np.asarray(series, dtype=float), label=label, markersize=5, **style(i))
-    _hide_others(ax, f"{key}:", keep)
+        update_line(
+            ax, gid, x, np.asarray(series, dtype=float), label=label, markersize=5, **style(i)
+        )
+    hide_others(ax, f"{key}:", keep)
     if logy:
-        _log_y(ax)
+        log_y(ax)
         ax.yaxis.set_major_formatter(_POWER_LABELS)
     ax.set_xticks(x, list(layer_labels), fontsize="small")
     ax.set_xlabel("layer (input on the left)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     if ylim is not None:
         ax.set_ylim(*ylim)
     return ax
@@ -184,7 +195,7 @@ def layer_curves(
     layer_labels
         Legend label of each layer.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     values = np.asarray(values, dtype=float)
     num_layers = values.shape[1]
     keep: set[str] = set()
@@ -193,17 +204,17 @@ def layer_curves(
         keep.add(gid)
         shade = 0.15 + 0.85 * k / max(1, num_layers - 1)
         color = (0.0, 0.447 * shade, 0.698 * shade + 0.3 * (1 - shade))  # dark to light blue
-        line = _line(ax, gid, step, values[:, k], label=layer_labels[k], linewidth=1.4)
+        line = update_line(ax, gid, step, values[:, k], label=layer_labels[k], linewidth=1.4)
         line.set_color(color)
         line.set_linestyle(("-", "--", "-.", ":")[k % 4])
-    _hide_others(ax, f"{key}:", keep)
+    hide_others(ax, f"{key}:", keep)
     if logy:
-        _log_y(ax)
+        log_y(ax)
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax, legend=False)
+    refresh(ax, legend=False)
     ax.legend(fontsize="x-small", frameon=False, ncols=2, loc="best")
     return ax
 
@@ -227,7 +238,7 @@ def image_grid(
     ncols
         Images per row.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     images = np.asarray(images, dtype=float)
     n, height, width = images.shape
     nrows = -(-n // ncols)
@@ -240,7 +251,7 @@ def image_grid(
         top = r * (height + gap + label_room) + label_room
         left = c * (width + gap)
         canvas[top : top + height, left : left + width] = images[i]
-    image = _find(ax, f"{key}:image", AxesImage)
+    image = find_artist(ax, f"{key}:image", AxesImage)
     if image is None:
         ax.imshow(
             canvas, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest", gid=f"{key}:image"
@@ -252,7 +263,7 @@ def image_grid(
         gid = f"{key}:label{i}"
         x = c * (width + gap) + width / 2 - 0.5
         y = r * (height + gap + label_room) + label_room - 1.5
-        text = _find(ax, gid, Text)
+        text = find_artist(ax, gid, Text)
         if text is None:
             ax.text(
                 x,

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.text import Text
 
-from vglib.plots.base import PALETTE, _axes, _find, _line, _log_y, _refresh, style
+from vglib.plots.base import PALETTE, axes_for, find_artist, log_y, refresh, style, update_line
 
 
 def depth_costs(
@@ -40,7 +40,7 @@ def depth_costs(
     fmt
         Format of the value printed at the end of each bar.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     values = np.asarray(values, dtype=float)
     y = np.arange(len(values))[::-1]
     bars = None
@@ -61,7 +61,7 @@ def depth_costs(
             bar.set_width(v)
     for i, (yi, v) in enumerate(zip(y, values, strict=True)):
         gid = f"{key}:value{i}"
-        text = _find(ax, gid, Text)
+        text = find_artist(ax, gid, Text)
         if text is None:
             text = ax.text(v, yi, "", va="center", ha="left", fontsize="small", gid=gid)
         text.set_position((v, yi))
@@ -94,8 +94,8 @@ def weight_moves(
     steps, factor
         ``N`` and the multiplier of the long run, for the legend.
     """
-    ax = _axes(ax)
-    _line(
+    ax = axes_for(ax)
+    update_line(
         ax,
         f"{key}:short",
         layer,
@@ -104,7 +104,7 @@ def weight_moves(
         markersize=5,
         **style(0),
     )
-    _line(
+    update_line(
         ax,
         f"{key}:long",
         layer,
@@ -113,9 +113,9 @@ def weight_moves(
         markersize=5,
         **style(1),
     )
-    _log_y(ax)
+    log_y(ax)
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(r"weight change $\|W_l(T) - W_l(0)\|$")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.axes import Axes
 
-from vglib.plots.base import _axes, _hide_others, _line, _log_y, _refresh, style
+from vglib.plots.base import axes_for, hide_others, log_y, refresh, style, update_line
 
 
 def depth_profiles(
@@ -36,18 +36,18 @@ def depth_profiles(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     theory = dict(theory or {})
     keep: set[str] = set()
     for i, (label, values) in enumerate(series.items()):
         gid = f"{key}:{label}"
         keep.add(gid)
-        _line(ax, gid, layer, np.asarray(values), label=label, markersize=3, **style(i))
+        update_line(ax, gid, layer, np.asarray(values), label=label, markersize=3, **style(i))
         if label in theory:
             gid = f"{key}:theory:{label}"
             keep.add(gid)
             color = style(i)["color"]
-            _line(
+            update_line(
                 ax,
                 gid,
                 layer,
@@ -61,7 +61,7 @@ def depth_profiles(
     if theory:
         gid = f"{key}:theory-legend"
         keep.add(gid)
-        _line(
+        update_line(
             ax,
             gid,
             [np.nan],
@@ -71,10 +71,10 @@ def depth_profiles(
             linestyle=":",
             linewidth=2.2,
         )
-    _hide_others(ax, f"{key}:", keep)
-    _log_y(ax)
+    hide_others(ax, f"{key}:", keep)
+    log_y(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     return ax

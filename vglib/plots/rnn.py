@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from vglib.plots.base import _axes, _find, _hide_others, _line, _log_y, _refresh, style
+from vglib.plots.base import axes_for, find_artist, hide_others, log_y, refresh, style, update_line
 
 
 def gradient_through_time(
@@ -35,7 +35,7 @@ def gradient_through_time(
     key
         Prefix of the artists' ids.
     """
-    ax = _axes(ax)
+    ax = axes_for(ax)
     keep: set[str] = set()
     lowest, highest = np.inf, 0.0
     for i, (label, values) in enumerate(norms.items()):
@@ -45,13 +45,13 @@ def gradient_through_time(
         keep.add(gid)
         kw = style(i)
         kw["marker"] = None
-        _line(ax, gid, np.asarray(t), values, label=label, linewidth=2, **kw)
-    _hide_others(ax, f"{key}:", keep)
-    _log_y(ax)
+        update_line(ax, gid, np.asarray(t), values, label=label, linewidth=2, **kw)
+    hide_others(ax, f"{key}:", keep)
+    log_y(ax)
     ax.set_xlabel("time step t of the input (T = last)")
     ax.set_ylabel(r"$\|\partial y_T / \partial x_t\|$")
     ax.grid(True, which="major", alpha=0.3)
-    _refresh(ax)
+    refresh(ax)
     ax.set_xlim(1, max(float(np.max(t)), 2.0))
     ax.set_ylim(max(floor, lowest / 3), highest * 3)
     return ax
@@ -59,7 +59,7 @@ def gradient_through_time(
 
 def baseline(ax: Axes, value: float, *, label: str, key: str = "baseline") -> Axes:
     """A dashed horizontal reference line (e.g. the loss of always predicting the mean)."""
-    line = _find(ax, key, Line2D)
+    line = find_artist(ax, key, Line2D)
     if line is None:
         ax.axhline(value, color="0.3", linestyle="--", linewidth=1.2, label=label, gid=key)
     else:
