@@ -67,7 +67,7 @@ _TYPOGRAPHY = str.maketrans(
 )
 
 
-def _canon(text: str) -> str:
+def canon(text: str) -> str:
     """The form in which snippets and texts are compared."""
     text = _ANSI.sub("", text).translate(_TYPOGRAPHY)
     text = _LINK.sub(r"\1", text)
@@ -149,19 +149,19 @@ def secret_snippets(
         if meta.get("solution") and "solution" in kinds:
             solution_lines = [line for _, region in cell_regions for line in region]
             answer_keys.extend(line.strip() for line in solution_lines if _ANSWER_KEY.match(line))
-    public_text = _canon("\n".join(public))
+    public_text = canon("\n".join(public))
 
     snippets: list[str] = []
     seen: set[str] = set()
 
     def add(snippet: str, *, key: bool = False) -> bool:
-        canon = _canon(snippet)
-        if not canon or canon in seen or canon in public_text:
+        form = canon(snippet)
+        if not form or form in seen or form in public_text:
             return False
-        core = _core(canon)
-        if not key and (canon in GENERIC or len(core) < MIN_LENGTH or core in public_text):
+        core = _core(form)
+        if not key and (form in GENERIC or len(core) < MIN_LENGTH or core in public_text):
             return False
-        seen.add(canon)
+        seen.add(form)
         snippets.append(snippet)
         return True
 
@@ -217,16 +217,16 @@ def find_leaks(text: str, snippets: list[str]) -> list[str]:
     cell sources and outputs.
     """
     views = [
-        _canon(html.unescape(text)),
-        _canon(html.unescape(_TAG.sub("", text))),
-        _canon(_json_unescape(text)),
+        canon(html.unescape(text)),
+        canon(html.unescape(_TAG.sub("", text))),
+        canon(_json_unescape(text)),
     ]
     notebook = _notebook_text(text)
     if notebook is not None:
-        views.append(_canon(notebook))
+        views.append(canon(notebook))
     found: list[str] = []
     for snippet in snippets:
-        canon = _canon(snippet)
-        if canon and snippet not in found and any(canon in view for view in views):
+        form = canon(snippet)
+        if form and snippet not in found and any(form in view for view in views):
             found.append(snippet)
     return found

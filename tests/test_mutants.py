@@ -1,19 +1,30 @@
 """Every coding task, graded by the real nbgrader, against answers that are wrong and right.
 
 For each assignment, ``tests/mutants/<assignment>.py`` declares known-wrong answers (each a
-real misconception) and legitimate alternatives (see ``tests/mutation.py``). Each becomes one
-student whose notebook is the solved release with that one answer cell replaced; a student
-``solved`` submits the solutions as they are, and a student ``quiz`` answers every multiple-
-choice question with a wrong letter. All of them are graded by ``nbgrader autograde`` and
-``nbgrader generate_feedback`` (split over worker course copies, one per core), and then:
+real misconception) and legitimate alternatives (see ``tests/mutation.py``). A student
+``solved`` submits the solutions; a student ``quiz`` answers every multiple-choice question
+with a wrong letter. The variants are packed into few notebooks, so that the class stays
+small enough to grade often (see :func:`students`):
 
-* a wrong answer loses points, its feedback names the fault and shows no solution line;
+* wrong answers to *different* tasks share a notebook (pack k holds the k-th wrong answer of
+  every task), and each is judged by its own task's test cells only;
+* right answers likewise share a notebook per round;
+* one ``blank_<task>`` student per task submits the solutions with that task left as released.
+  That proves the packing fair: a task whose test cells lose points when *another* task is
+  blank depends on it, and the test that checks the blanks fails.
+
+All of them are graded by ``nbgrader autograde`` and ``nbgrader generate_feedback`` (split
+over worker course copies, one per core), and then:
+
+* a wrong answer loses points in its task's test cells, its feedback names the fault and shows
+  no solution line;
 * a right answer, and the solutions, get every autograded point;
 * a wrong letter loses its point, and the feedback explains why the key is right.
 """
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import copy
 import csv
@@ -26,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from leaks import _canon, find_leaks, secret_snippets
+from leaks import canon, find_leaks, secret_snippets
 from mutation import Variant
 from nbgrader_course import (
     ASSIGNMENTS,
@@ -97,6 +108,14 @@ class Graded:
 
     _max: dict[str, float] = field(default_factory=dict)
 
+    def task_score(self, student: str, task: str) -> tuple[float, float]:
+        """(score, max) of the test cells of one task."""
+        cells = task_groups(self.assignment)[task]
+        return (
+            sum(self.scores[student][c] for c in cells),
+            sum(self._max[c] for c in cells),
+        )
+
 
 def _write_submission(course_dir: Path, assignment: str, student: str, nb) -> None:
     folder = course_dir / "submitted" / student / assignment
@@ -105,14 +124,112 @@ def _write_submission(course_dir: Path, assignment: str, student: str, nb) -> No
     (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
 
 
-def students(assignment: str) -> dict[Variant, str]:
-    """Who submits each variant: every answer, wrong or right, in a notebook of its own.
+@functools.cache
+def task_groups(assignment: str) -> dict[str, tuple[str, ...]]:
+    """Coding task -> the graded test cells that check it, read from the notebook's order.
 
-    So what a wrong answer loses is its own doing, and a right answer that loses points is
-    named alone. (Grading the right answers together, one round per alternative, would save
-    notebooks; it has not been measured against this yet.)
+    A task is a run of consecutive answer cells (chain_rule's Task 2 has two) and the graded
+    test cells that follow it, up to the next answer cell. Keyed by the task's first answer
+    cell; :func:`task_of` maps every answer cell to it.
     """
-    return {v: f"v{i:02d}_{v.slug}"[:64] for i, v in enumerate(variants(assignment))}
+    nb = nbformat.read(source_notebook(assignment), as_version=4)
+    groups: dict[str, list[str]] = {}
+    current, previous_was_answer = None, False
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id", "")
+        if cell.cell_type == "code" and meta.get("solution"):
+            if MCQ_ANSWER.match(grade_id):
+                current = None
+            elif not previous_was_answer or current is None:
+                current = grade_id
+                groups[current] = []
+            _ANSWER_TASK[(assignment, grade_id)] = current
+            previous_was_answer = True
+            continue
+        previous_was_answer = False
+        if current and cell.cell_type == "code" and meta.get("grade"):
+            groups[current].append(grade_id)
+    return {task: tuple(cells) for task, cells in groups.items()}
+
+
+_ANSWER_TASK: dict[tuple[str, str], str | None] = {}
+
+
+def task_of(assignment: str, cell: str) -> str:
+    task_groups(assignment)
+    return _ANSWER_TASK[(assignment, cell)]
+
+
+def _names(source: str, *, defined: bool) -> set[str]:
+    """Top-level names a cell defines, or every name it reads (IPython magics left out)."""
+    code = "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    if not defined:
+        return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            out.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return out
+
+
+@functools.cache
+def dependencies(assignment: str) -> dict[str, frozenset[str]]:
+    """Task -> the other tasks whose answers its answer or its tests read (by name).
+
+    A wrong answer to a task is never packed with a wrong answer to a task it depends on or
+    that depends on it; the blank students check that nothing else depends on anything.
+    """
+    nb = nbformat.read(source_notebook(assignment), as_version=4)
+    groups = task_groups(assignment)
+    by_id = {nbgrader_meta(c).get("grade_id"): c.source for c in nb.cells}
+    answers = {
+        task: [g for (a, g), t in _ANSWER_TASK.items() if a == assignment and t == task]
+        for task in groups
+    }
+    defined = {
+        task: set().union(*(_names(by_id[g], defined=True) for g in ids))
+        for task, ids in answers.items()
+    }
+    out = {}
+    for task in groups:
+        read = set().union(
+            *(_names(by_id[g], defined=False) for g in (*answers[task], *groups[task]))
+        )
+        out[task] = frozenset(t for t in groups if t != task and read & defined[t])
+    return out
+
+
+def students(assignment: str) -> dict[Variant, str]:
+    """Who submits each variant: ``wrong<k>`` and ``right<k>`` notebooks each hold at most one
+    answer per task and never answers to two tasks where one reads the other's answer."""
+    depends = dependencies(assignment)
+    packs: dict[str, list[set[str]]] = {"wrong": [], "right": []}
+    out = {}
+    for variant in variants(assignment):
+        task = task_of(assignment, variant.cell)
+        clash = {task} | depends[task] | {t for t, d in depends.items() if task in d}
+        kind = "right" if variant.correct else "wrong"
+        tasks = packs[kind]
+        k = next((i for i, held in enumerate(tasks) if not held & clash), len(tasks))
+        if k == len(tasks):
+            tasks.append(set())
+        tasks[k].add(task)
+        out[variant] = f"{kind}{k:02d}"
+    return out
+
+
+def _blank_student(task: str) -> str:
+    return f"blank_{task}"[:64]
 
 
 def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookNode]:
@@ -122,7 +239,21 @@ def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookN
         nb = out.setdefault(student, copy.deepcopy(solved))
         cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == variant.cell]
         assert len(cells) == 1, f"{assignment}: no answer cell {variant.cell!r} for {variant.name}"
+        assert cells[0].source == _strip(solved, variant.cell), (
+            f"{assignment}: two variants of {variant.cell!r} packed into {student}"
+        )
         cells[0].source = variant.source
+    release_nb = nbformat.read(release, as_version=4)
+    stubs = {nbgrader_meta(c).get("grade_id"): c.source for c in release_nb.cells}
+    for task in task_groups(assignment):
+        nb = out[_blank_student(task)] = copy.deepcopy(solved)
+        for cell in nb.cells:
+            grade_id = nbgrader_meta(cell).get("grade_id", "")
+            if (
+                nbgrader_meta(cell).get("solution")
+                and _ANSWER_TASK.get((assignment, grade_id)) == task
+            ):
+                cell.source = stubs[grade_id]
     quiz = copy.deepcopy(solved)
     wrong = {q.name: next(x for x in CHOICES if x != q.key) for q in questions(assignment)}
     for cell in quiz.cells:
@@ -131,6 +262,10 @@ def _submissions(assignment: str, release: Path) -> dict[str, nbformat.NotebookN
             cell.source = f'{match.group(1)} = "{wrong[match.group(1)]}"'
     out["quiz"] = quiz
     return out
+
+
+def _strip(nb: nbformat.NotebookNode, grade_id: str) -> str:
+    return next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
 
 
 def _grade_chunk(base: Path, assignment: str, chunk: dict[str, nbformat.NotebookNode]) -> Path:
@@ -214,9 +349,11 @@ def _write_table(graded: Graded) -> None:
     rows.append(("solved", "", "solutions", "", graded.total("solved"), graded.max_auto))
     for variant, student in students(graded.assignment).items():
         kind = "right" if variant.correct else "wrong"
-        rows.append(
-            (student, variant.cell, kind, variant.name, graded.total(student), graded.max_auto)
-        )
+        score, top = graded.task_score(student, task_of(graded.assignment, variant.cell))
+        rows.append((student, variant.cell, kind, variant.name, score, top))
+    for task in task_groups(graded.assignment):
+        student = _blank_student(task)
+        rows.append((student, task, "blank", "", graded.total(student), graded.max_auto))
     rows.append(("quiz", "", "wrong letters", "", graded.total("quiz"), graded.max_auto))
     with open(out / f"{graded.assignment}.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)
@@ -249,8 +386,13 @@ def test_solutions_get_full_marks(graded: Graded):
 
 def test_right_answers_get_full_marks(graded: Graded):
     unfair = [
-        f"{v.cell} / {v.name} (submitted by {s}): {s} lost {graded.lost(s)}"
+        f"{v.cell} / {v.name} (submitted by {s}): its task lost points; {s} lost {graded.lost(s)}"
         for s, v in _variant_students(graded, True)
+        if (lambda got: got[0] != got[1])(graded.task_score(s, task_of(graded.assignment, v.cell)))
+    ]
+    unfair += [
+        f"{s} (a round of right answers) lost {graded.lost(s)}"
+        for s in {s for s, _ in _variant_students(graded, True)}
         if graded.total(s) != graded.max_auto
     ]
     assert not unfair, f"{graded.assignment}: answers the task allows lost points:\n" + "\n".join(
@@ -266,8 +408,9 @@ def test_wrong_answers_lose_points_and_feedback_names_the_fault(graded: Graded):
     problems = []
     for student, variant in _variant_students(graded, False):
         label = f"{variant.cell} / {variant.name}"
-        if graded.total(student) >= graded.max_auto:
-            problems.append(f"{label}: got full marks")
+        score, top = graded.task_score(student, task_of(graded.assignment, variant.cell))
+        if score >= top:
+            problems.append(f"{label}: its task's tests gave full marks ({score:g}/{top:g})")
             continue
         # looked for as find_leaks looks: through HTML tags, entities and JSON escapes
         missing = [f for f in variant.feedback if not find_leaks(graded.feedback[student], [f])]
@@ -278,6 +421,31 @@ def test_wrong_answers_lose_points_and_feedback_names_the_fault(graded: Graded):
         leaks = find_leaks(graded.feedback[student], shown)
         if leaks:
             problems.append(f"{label}: feedback shows solution lines {leaks}")
+    assert not problems, f"{graded.assignment}:\n" + "\n".join(problems)
+
+
+def test_tasks_are_graded_independently_so_packing_is_fair(graded: Graded):
+    """A blank task costs points in its own test cells only: then a wrong answer to one task
+    cannot cost another task's cells in a packed notebook, and each is judged on its own."""
+    groups = task_groups(graded.assignment)
+    problems = []
+    for task, cells in groups.items():
+        student = _blank_student(task)
+        score, top = graded.task_score(student, task)
+        if score >= top:
+            problems.append(f"blank {task}: its own tests still gave full marks")
+        readers = {t for t, d in dependencies(graded.assignment).items() if task in d}
+        allowed = set(cells).union(*(groups[t] for t in readers))
+        elsewhere = [
+            c
+            for c, got in graded.scores[student].items()
+            if c not in allowed and got < graded._max[c]
+        ]
+        if elsewhere:
+            problems.append(
+                f"blank {task} cost cells {elsewhere} of tasks that do not read its answer by "
+                "name: they depend on it in a way dependencies() does not see"
+            )
     assert not problems, f"{graded.assignment}:\n" + "\n".join(problems)
 
 
@@ -295,13 +463,13 @@ def test_wrong_letters_lose_their_point_and_are_explained(graded: Graded):
     assert lost == len(qs), f"the quiz student should lose {len(qs)} points, lost {lost}"
 
 
-def test_release_never_shows_the_explanations(tmp_path):
+def test_release_never_shows_the_explanations():
     # the explanations live in hidden tests; the round trip (test_nbgrader) checks the release
     # does not contain hidden tests, here we only check they are hidden-test lines at all
     for assignment in ASSIGNMENTS:
         hidden = " ".join(secret_snippets(source_notebook(assignment), kinds=("hidden tests",)))
         for q in questions(assignment):
             first = q.why.split(".")[0][:40]
-            assert _canon(first) in _canon(hidden) or not first, (
+            assert canon(first) in canon(hidden) or not first, (
                 f"{assignment} {q.name}: the explanation is not inside the hidden tests"
             )

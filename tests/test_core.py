@@ -1,4 +1,5 @@
-"""vglib.compute against torch's own references, closed-form theory, and bad arguments."""
+"""vglib.core against torch's own references, closed-form theory, and bad arguments; and the one
+layering test of the package."""
 
 from __future__ import annotations
 
@@ -12,27 +13,67 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-import vglib.compute as vc
-from vglib.compute.models import MLP
+from vglib import core as vc
+from vglib.core import MLP
 
 
 def _spirals(n: int = 256):
     return vc.make_spirals(n, seed=0)
 
 
-# -- layering -------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("module", "forbidden"),
-    [
-        ("vglib.compute", ("matplotlib", "ipywidgets")),
-        ("vglib.plots", ("torch", "ipywidgets")),
-        ("vglib", ("torch", "matplotlib", "ipywidgets")),
-    ],
-)
-def test_layers_import_only_what_they_may(module, forbidden):
-    code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", f"importing {module} pulled in {out.stdout.strip()}"
+# -- layering (the one test of it) ----------------------------------------------------------
+def _torch_layers() -> list[str]:
+    import pkgutil
+
+    import vglib.studies
+
+    return ["vglib.core", "vglib.claims", "vglib.grading"] + [
+        f"vglib.studies.{m.name}" for m in pkgutil.iter_modules(vglib.studies.__path__)
+    ]
+
+
+def test_layers_import_only_what_they_may():
+    """core and every study: torch and numpy, never matplotlib or ipywidgets; plots: never torch;
+    ``import vglib`` alone: none of them. One interpreter per layer, so nothing leaks between."""
+    layers = {module: ("matplotlib", "ipywidgets") for module in _torch_layers()}
+    layers |= {
+        "vglib.plots": ("torch", "ipywidgets"),
+        "vglib": ("torch", "matplotlib", "ipywidgets"),
+    }
+    code = (
+        "import importlib, sys\n"
+        "module, forbidden = sys.argv[1], sys.argv[2:]\n"
+        "importlib.import_module(module)\n"
+        "if module == 'vglib.plots':\n"
+        "    import vglib.plots as p; p.public_functions()\n"
+        "print(' '.join(m for m in forbidden if m in sys.modules))"
+    )
+    pulled = {}
+    for module, forbidden in layers.items():
+        out = subprocess.run(
+            [sys.executable, "-c", code, module, *forbidden],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if out.stdout.strip():
+            pulled[module] = out.stdout.strip()
+    assert not pulled, f"layers import what they must not: {pulled}"
+
+
+def test_nothing_imports_the_old_compute_namespace():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("vglib", "chapters", "tests", "benchmarks", "exercises/source")
+        for path in (root / folder).rglob("*")
+        if path.suffix in {".py", ".md", ".ipynb"}
+        and path.name != "test_core.py"
+        and "vglib.compute" in path.read_text(encoding="utf-8")
+    ]
+    assert not offenders and not (root / "vglib" / "compute").exists(), offenders
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -41,7 +82,7 @@ def test_build_mlp_shapes_and_activation(activation):
     model = vc.build_mlp(3, 5, num_layers=4, width=16, activation=activation)
     assert len(model.layers) == 4
     assert model(torch.zeros(7, 3)).shape == (7, 5)
-    expected = type(vc.ACTIVATIONS[activation]())
+    expected = type(vc.ACTIVATIONS[activation].module())
     assert all(type(block.act) is expected for block in model.layers)
 
 
@@ -286,7 +327,7 @@ def test_activation_histograms_match_torch_histc():
 
 
 def test_compute_runs_on_one_thread_and_restores_the_callers_setting():
-    from vglib.compute._threads import one_thread
+    from vglib.core import one_thread
 
     before = torch.get_num_threads()
     seen = []
@@ -302,12 +343,200 @@ def test_compute_runs_on_one_thread_and_restores_the_callers_setting():
 
 
 def test_saturation_limit_is_a_share_of_the_largest_slope():
-    from vglib.compute import SATURATING_MAX_SLOPE, max_slope, saturation_limit
+    from vglib.core import SATURATING, activation, max_slope, saturation_limit
 
-    for activation, largest in SATURATING_MAX_SLOPE.items():
-        assert largest == pytest.approx(max_slope(activation), rel=1e-9)
-        assert saturation_limit(activation, 0.1) == pytest.approx(0.1 * largest)
+    for name in SATURATING:
+        largest = activation(name).max_slope
+        activation_ = name
+        assert largest == pytest.approx(max_slope(activation_), rel=1e-9)
+        assert saturation_limit(activation_, 0.1) == pytest.approx(0.1 * largest)
     with pytest.raises(ValueError, match="sigmoid"):
         saturation_limit("relu")
     with pytest.raises(ValueError, match="at most 1"):
         saturation_limit("tanh", 2.0)
+
+
+# -- the one training loop and its hooks ----------------------------------------------------
+def _manual_epochs(n: int, batch_size: int, steps: int, seed: int) -> list[torch.Tensor]:
+    """The batches of a hand-written loop: one randperm per epoch, incomplete batches dropped."""
+    gen = torch.Generator().manual_seed(seed)
+    out, order, cursor = [], torch.randperm(n, generator=gen), 0
+    for _ in range(steps):
+        if cursor + batch_size > n:
+            order, cursor = torch.randperm(n, generator=gen), 0
+        out.append(order[cursor : cursor + batch_size])
+        cursor += batch_size
+    return out
+
+
+def test_shuffled_batches_are_the_hand_written_epochs_and_leave_global_rng_alone():
+    X = torch.arange(100.0).reshape(50, 2)
+    y = torch.arange(50)
+    state = torch.get_rng_state()
+    got = [yb for _, (_, yb) in zip(range(9), vc.shuffled_batches(X, y, 16, seed=4), strict=False)]
+    assert torch.equal(torch.get_rng_state(), state)
+    for batch, idx in zip(got, _manual_epochs(50, 16, 9, seed=4), strict=True):
+        assert torch.equal(batch, idx)
+
+
+def test_train_is_plain_sgd_step_by_step():
+    """Full-batch SGD through the loop equals the textbook update written out."""
+    X, y = _spirals(64)
+    a = vc.build_mlp(2, 2, num_layers=3, width=8, activation="tanh", seed=1)
+    b = vc.build_mlp(2, 2, num_layers=3, width=8, activation="tanh", seed=1)
+    history = vc.train(
+        a,
+        X,
+        y,
+        steps=5,
+        lr=0.1,
+        optimizer="sgd",
+        batch_size=None,
+        record_every=None,
+        progress=False,
+    )
+    losses = []
+    for _ in range(5):
+        b.zero_grad()
+        loss = nn.functional.cross_entropy(b(X), y)
+        loss.backward()
+        losses.append(loss.item())
+        with torch.no_grad():
+            for p in b.parameters():
+                p -= 0.1 * p.grad
+    assert_close(history.losses, np.array(losses), rtol=1e-6, atol=0)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert_close(p, q, rtol=1e-5, atol=1e-7)
+    assert history.step.size == 0 and history.steps_run == 5
+
+
+def test_a_clipping_hook_is_torch_clip_grad_norm():
+    X, y = _spirals(64)
+    seen = []
+
+    def clip(step):
+        seen.append(float(nn.utils.clip_grad_norm_(step.model.parameters(), 0.01)))
+
+    a = vc.build_mlp(2, 2, num_layers=3, width=8, seed=2)
+    b = vc.build_mlp(2, 2, num_layers=3, width=8, seed=2)
+    vc.train(
+        a,
+        X,
+        y,
+        steps=3,
+        lr=0.5,
+        optimizer="sgd",
+        batch_size=None,
+        on_step=clip,
+        record_every=None,
+        progress=False,
+    )
+    opt = torch.optim.SGD(b.parameters(), lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.cross_entropy(b(X), y).backward()
+        nn.utils.clip_grad_norm_(b.parameters(), 0.01)
+        opt.step()
+    assert len(seen) == 3 and min(seen) > 0.01
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert_close(p, q)
+
+
+def test_hooks_can_skip_an_update_and_stop_training():
+    X, y = _spirals(64)
+    model = vc.build_mlp(2, 2, num_layers=2, width=8, seed=3)
+    before = [p.detach().clone() for p in model.parameters()]
+    order = []
+
+    class Watch(vc.Hook):
+        def before_update(self, step):
+            order.append(("before", step.number))
+            step.skip_update = True
+
+        def after_update(self, step):
+            order.append(("after", step.number))
+            step.stop = step.number == 2
+
+    history = vc.train(model, X, y, steps=10, on_step=Watch(), record_every=None, progress=False)
+    assert order == [("before", 1), ("after", 1), ("before", 2), ("after", 2)]
+    assert history.steps_run == 2 and history.skipped.all()
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+
+
+def test_the_loss_scaler_skips_steps_with_infinite_gradients():
+    """float16 forward, scale 2**24: the float16 gradients overflow, so every update is skipped
+    and the scale halves each time; at 2**16 they fit and every update happens."""
+    X, y = _spirals(64)
+    runs = {}
+    for scale in (2.0**16, 2.0**24):
+        model = vc.build_mlp(2, 2, num_layers=2, width=8, seed=4)
+        scaler = torch.amp.GradScaler("cpu", init_scale=scale, growth_interval=1000)
+        history = vc.train(
+            model,
+            X,
+            y,
+            steps=3,
+            optimizer="sgd",
+            lr=0.1,
+            batch_size=None,
+            scaler=scaler,
+            autocast=torch.float16,
+            record_every=None,
+            progress=False,
+        )
+        runs[scale] = (history.skipped.tolist(), scaler.get_scale())
+    assert runs[2.0**16] == ([False] * 3, 2.0**16)
+    assert runs[2.0**24] == ([True] * 3, 2.0**21)
+
+
+def test_train_takes_any_iterable_of_batches_and_says_when_it_runs_out():
+    X, y = _spirals(64)
+    model = vc.build_mlp(2, 2, num_layers=2, width=8, seed=5)
+    batches = [(X[:32], y[:32]), (X[32:], y[32:])]
+    history = vc.train(model, batches=batches, steps=2, record_every=None, progress=False)
+    assert history.steps_run == 2
+    with pytest.raises(ValueError, match="ran out after 2 of 3 steps"):
+        vc.train(model, batches=batches, steps=3, record_every=None, progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        vc.train(model, X, y, batches=batches, steps=1, record_every=None, progress=False)
+
+
+# -- the activation table, quadrature and clipping measurement --------------------------------
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity"])
+def test_closed_form_slopes_equal_autograd(name):
+    act = vc.activation(name)
+    z = torch.linspace(-6, 6, 241, dtype=torch.float64)
+    h = act.module()(z)
+    assert_close(act.slope(z, h), vc.activation_slope(act.module(), z))
+    assert act.max_slope == pytest.approx(vc.max_slope(name), abs=0)
+
+
+def test_gaussian_expectation_gives_known_moments():
+    assert vc.gaussian_expectation(lambda z: z**2, q=2.5) == pytest.approx(2.5, rel=1e-12)
+    assert vc.gaussian_expectation(lambda z: z**4, q=1.0) == pytest.approx(3.0, rel=1e-12)
+    relu = vc.gaussian_expectation(lambda z: np.maximum(z, 0) ** 2, q=1.0)
+    assert relu == pytest.approx(0.5, rel=1e-3)
+    nodes, weights = vc.gauss_hermite()
+    assert weights.sum() == pytest.approx(1.0) and not np.any(nodes == 0)
+
+
+def test_clip_effect_is_torch_clip_grad_norm_on_a_copy():
+    X, y = _spirals(128)
+    model = vc.build_mlp(2, 2, num_layers=6, width=16, activation="sigmoid", seed=6)
+    effect = vc.clip_effect(model, X, y, max_norm=1e-3)
+    assert all(p.grad is None for p in model.parameters()), "the model itself is untouched"
+    model.zero_grad()
+    nn.functional.cross_entropy(model(X), y).backward()
+    total = float(nn.utils.clip_grad_norm_(model.parameters(), 1e-3))
+    assert effect.total_norm == pytest.approx(total, rel=1e-6)
+    after = np.array([b.linear.weight.grad.norm().item() for b in model.layers])
+    assert_close(effect.after, after, rtol=1e-5, atol=0)
+    assert effect.ratio_after == pytest.approx(effect.ratio_before, rel=1e-5)
+
+
+def test_plain_mlp_check_names_the_problem():
+    vc.check_mlp(vc.build_mlp(2, 2, num_layers=2), plain=True)
+    with pytest.raises(ValueError, match="plain MLPs only"):
+        vc.check_mlp(vc.build_mlp(2, 2, num_layers=2, batch_norm=True), plain=True)
+    with pytest.raises(ValueError, match="must be a vglib MLP"):
+        vc.check_mlp(nn.Linear(2, 2))
