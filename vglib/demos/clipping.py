@@ -4,57 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 from matplotlib.axes import Axes
 
-from vglib.compute.clipping import Cliff, rnn_cliff
 from vglib.demos.core import Demo, Slider
-from vglib.plots import base
 from vglib.plots.clipping import cliff_gradient_norm, cliff_profile
+from vglib.studies.exploding_clipping import STEP_KINDS, Cliff, rnn_cliff
 
 STEP_LABELS = {"plain": "no clipping", "norm": "clipped by norm", "value": "clipped by value"}
 
 
-def cliff_result(seq_len: int, threshold: float, lr: float) -> Cliff:
-    """The loss and gradient of ``x_t = w sigmoid(x_{t-1}) - 2.5`` along ``w``, and one step."""
-    return rnn_cliff(seq_len, threshold=threshold, lr=lr)
-
-
-def _step_length(cliff: Cliff, kind: str) -> float:
-    return float(np.linalg.norm(cliff.steps[kind]))
-
-
 def _draw_cliff(cliff: Cliff, axes: Sequence[Axes]) -> None:
-    i = int(np.argmax(cliff.grad_norm))
-    start = (float(cliff.start[0]), float(cliff.loss[i]))
-    landings = {
-        f"{STEP_LABELS[k]} lands": (
-            float(cliff.start[0] + cliff.steps[k][0]),
-            cliff.landing_loss[k],
-        )
-        for k in ("plain", "norm", "value")
-    }
+    start = (float(cliff.start[0]), cliff.start_loss)
+    landings = {f"{STEP_LABELS[kind]} lands": cliff.landing(kind) for kind in STEP_KINDS}
     cliff_profile(cliff.w, cliff.loss, start=start, landings=landings, ax=axes[0], ylim=(-1, 50))
     axes[0].set_title(f"loss along w (b = {cliff.bias:g}), T = {cliff.seq_len}", fontsize="small")
     cliff_gradient_norm(
-        cliff.w, cliff.grad_norm, threshold=cliff.threshold, ax=axes[1], ylim=(1e-2, 1e9)
+        cliff.w,
+        cliff.grad_norm,
+        threshold=cliff.threshold,
+        ax=axes[1],
+        ylim=(1e-2, 1e9),
+        note_text="one step from the steepest point\n"
+        f"plain: |Δθ| = {cliff.step_length('plain'):.1e}, "
+        f"L = {cliff.landing_loss['plain']:.1e}\n"
+        f"by norm: |Δθ| = {cliff.step_length('norm'):.2g}, "
+        f"L = {cliff.landing_loss['norm']:.2f}\n"
+        f"by value: {cliff.angles['value']:.0f}° turn, L = {cliff.landing_loss['value']:.2f}",
     )
     axes[1].set_title(
         f"steepest: ‖∇L‖ = {cliff.grad_norm.max():.1e} at w = {cliff.start[0]:.4f}",
         fontsize="small",
     )
-    plain = _step_length(cliff, "plain")
-    base.note(
-        axes[1],
-        "one step from the steepest point\n"
-        f"plain: |Δθ| = {plain:.1e}, L = {cliff.landing_loss['plain']:.1e}\n"
-        f"by norm: |Δθ| = {_step_length(cliff, 'norm'):.2g}, "
-        f"L = {cliff.landing_loss['norm']:.2f}\n"
-        f"by value: {cliff.angles['value']:.0f}° turn, L = {cliff.landing_loss['value']:.2f}",
-    )
-    note = axes[1].texts[-1]
-    note.set_fontsize("x-small")
-    note.set_position((0.53, 0.45))
 
 
 def _describe_cliff(cliff: Cliff, values: Mapping[str, float]) -> str:
@@ -62,9 +42,9 @@ def _describe_cliff(cliff: Cliff, values: Mapping[str, float]) -> str:
         f"T = {cliff.seq_len}, threshold {cliff.threshold:g}, learning rate {cliff.lr:g}: the "
         f"gradient norm peaks at {cliff.grad_norm.max():.1e} at the cliff (w = "
         f"{cliff.start[0]:.3f}, loss {cliff.start_loss:.2f}). A plain gradient step from there "
-        f"has length {_step_length(cliff, 'plain'):.1e} and lands at loss "
+        f"has length {cliff.step_length('plain'):.1e} and lands at loss "
         f"{cliff.landing_loss['plain']:.1e}; clipped by norm its length is "
-        f"{_step_length(cliff, 'norm'):.2g} (loss after {cliff.landing_loss['norm']:.2f}), "
+        f"{cliff.step_length('norm'):.2g} (loss after {cliff.landing_loss['norm']:.2f}), "
         f"clipped by value it turns by {cliff.angles['value']:.0f} degrees (loss after "
         f"{cliff.landing_loss['value']:.2f})."
     )
@@ -84,7 +64,7 @@ cliff_explorer = Demo(
         Slider("threshold", (0.1, 1.0, 10.0), 1.0, label="clipping threshold", static=(1.0, 10.0)),
         Slider("lr", (0.01, 0.1, 1.0), 0.1, label="learning rate", static=(0.1,)),
     ),
-    compute=cliff_result,
+    compute=rnn_cliff,
     draw=_draw_cliff,
     describe=_describe_cliff,
     ncols=2,

@@ -7,48 +7,30 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from vglib.compute.rnn import gradient_through_time
 from vglib.demos.core import Demo, Slider
-from vglib.plots import base
-from vglib.plots.rnn import gradient_through_time as plot_gradient_through_time
+from vglib.plots.rnn import gradient_by_input_step
+from vglib.studies.gated_rnns import BPTTProfile, bptt_profile
 
-HIDDEN = 32
 LABELS = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def bptt_result(seq_len: int, weight_scale: float, forget_bias: float) -> dict[str, Any]:
-    """Gradient norms ``||dy_T/dx_t||`` of fresh RNN, LSTM and GRU networks (hidden size 32)."""
-    return gradient_through_time(
-        seq_len, weight_scale=weight_scale, forget_bias=forget_bias, hidden_size=HIDDEN
+def _draw_bptt(profile: BPTTProfile, axes: Sequence[Axes]) -> None:
+    gradient_by_input_step(
+        profile.t,
+        {label: profile.norms[cell] for cell, label in LABELS.items()},
+        ax=axes[0],
+        note_text="gradient ratio\nfirst / last step\n\n"
+        + "\n".join(f"{label}:\n  {profile.ratio(cell):.1e}" for cell, label in LABELS.items()),
     )
 
 
-def _ratios(result: Mapping[str, Any]) -> dict[str, float]:
-    return {cell: float(result[cell][0] / result[cell][-1]) for cell in LABELS}
-
-
-def _draw_bptt(result: Mapping[str, Any], axes: Sequence[Axes]) -> None:
-    ax = axes[0]
-    plot_gradient_through_time(result["t"], {LABELS[cell]: result[cell] for cell in LABELS}, ax=ax)
-    ratios = _ratios(result)
-    base.note(
-        ax,
-        "gradient ratio\nfirst / last step\n\n"
-        + "\n".join(f"{LABELS[c]}:\n  {r:.1e}" for c, r in ratios.items()),
-    )
-    note = ax.texts[-1]
-    note.set_position((1.03, 0.5))
-    note.set_verticalalignment("center")
-
-
-def _describe_bptt(result: Mapping[str, Any], values: Mapping[str, Any]) -> str:
-    ratios = _ratios(result)
+def _describe_bptt(profile: BPTTProfile, values: Mapping[str, Any]) -> str:
     return (
-        f"T = {values['seq_len']}, recurrent-weight scale {values['weight_scale']:g}, LSTM "
-        f"forget-gate bias {values['forget_bias']:g}: the gradient of the last output with "
-        f"respect to the first input is {ratios['rnn']:.1e} times the one with respect to the "
-        f"last input for the tanh RNN, {ratios['lstm']:.1e} for the LSTM and "
-        f"{ratios['gru']:.1e} for the GRU."
+        f"T = {profile.seq_len}, recurrent-weight scale {profile.weight_scale:g}, LSTM "
+        f"forget-gate bias {profile.forget_bias:g}: the gradient of the last output with "
+        f"respect to the first input is {profile.ratio('rnn'):.1e} times the one with respect "
+        f"to the last input for the tanh RNN, {profile.ratio('lstm'):.1e} for the LSTM and "
+        f"{profile.ratio('gru'):.1e} for the GRU."
     )
 
 
@@ -78,7 +60,7 @@ bptt_explorer = Demo(
             static=(-2.0, 0.0, 1.0, 3.0),
         ),
     ),
-    compute=bptt_result,
+    compute=bptt_profile,
     draw=_draw_bptt,
     describe=_describe_bptt,
     ncols=1,

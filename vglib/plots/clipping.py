@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from vglib.plots.base import (
     PALETTE,
@@ -14,6 +15,7 @@ from vglib.plots.base import (
     find_artist,
     hide_others,
     log_y,
+    note,
     refresh,
     style,
     update_line,
@@ -100,6 +102,7 @@ def cliff_gradient_norm(
     threshold: float,
     ax: Axes | None = None,
     ylim: tuple[float, float] | None = None,
+    note_text: str | None = None,
     key: str = "cliffgrad",
 ) -> Axes:
     """Gradient norm along the recurrent weight (log scale), the threshold and the clipped norm.
@@ -111,6 +114,14 @@ def cliff_gradient_norm(
     threshold
         Clipping threshold (dashed line); the clipped norm ``min(norm, threshold)`` is drawn
         as a second curve.
+    ax
+        Axes to draw on or update.
+    ylim
+        Fixed y limits (default: from the data).
+    note_text
+        A few lines in a small box in the middle right of the axes (``None``: none).
+    key
+        Prefix of the artists' ids.
     """
     ax = axes_for(ax)
     grad_norm = np.maximum(np.asarray(grad_norm, dtype=float), 1e-30)
@@ -125,6 +136,14 @@ def cliff_gradient_norm(
         **_plain(1),
     )
     _hline(ax, f"{key}:threshold", threshold, color="0.3", linestyle=":", linewidth=1.2)
+    text = find_artist(ax, f"{key}:note", Text)
+    if note_text is not None:
+        note(ax, note_text, key=f"{key}:note")
+        text = find_artist(ax, f"{key}:note", Text)
+        text.set_fontsize("x-small")
+        text.set_position((0.53, 0.45))
+    if text is not None:
+        text.set_visible(note_text is not None)
     log_y(ax)
     ax.set_xlabel("recurrent weight w")
     ax.set_ylabel(r"gradient norm $\|\nabla_{w,b} L\|$")

@@ -7,19 +7,30 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
-from vglib.plots.base import axes_for, find_artist, hide_others, log_y, refresh, style, update_line
+from vglib.plots.base import (
+    axes_for,
+    find_artist,
+    hide_others,
+    log_y,
+    note,
+    refresh,
+    style,
+    update_line,
+)
 
 
-def gradient_through_time(
+def gradient_by_input_step(
     t: np.ndarray,
     norms: Mapping[str, np.ndarray],
     *,
     ax: Axes | None = None,
     floor: float = 1e-40,
+    note_text: str | None = None,
     key: str = "bptt",
 ) -> Axes:
-    """``||dy_T / dx_t||`` against the time step ``t`` on a log scale, one line per network.
+    """``||dy_T / dx_t||`` against the input's time step ``t`` (log scale), one line per network.
 
     Parameters
     ----------
@@ -32,6 +43,8 @@ def gradient_through_time(
     floor
         Values below ``floor`` (including exact zeros) are drawn at ``floor``; the y axis
         starts there.
+    note_text
+        A short text drawn in a box to the right of the axes (``None``: none).
     key
         Prefix of the artists' ids.
     """
@@ -46,6 +59,14 @@ def gradient_through_time(
         kw = style(i)
         kw["marker"] = None
         update_line(ax, gid, np.asarray(t), values, label=label, linewidth=2, **kw)
+    if note_text is not None:
+        gid = f"{key}:note"
+        keep.add(gid)
+        note(ax, note_text, key=gid)
+        text = find_artist(ax, gid, Text)
+        text.set_position((1.03, 0.5))
+        text.set_verticalalignment("center")
+        text.set_visible(True)
     hide_others(ax, f"{key}:", keep)
     log_y(ax)
     ax.set_xlabel("time step t of the input (T = last)")
@@ -57,8 +78,21 @@ def gradient_through_time(
     return ax
 
 
-def baseline(ax: Axes, value: float, *, label: str, key: str = "baseline") -> Axes:
-    """A dashed horizontal reference line (e.g. the loss of always predicting the mean)."""
+def baseline(value: float, *, label: str, ax: Axes | None = None, key: str = "baseline") -> Axes:
+    """A dashed horizontal reference line at ``value`` (e.g. the loss of predicting the mean).
+
+    Parameters
+    ----------
+    value
+        Height of the line.
+    label
+        Its legend entry.
+    ax
+        Axes to draw on or update.
+    key
+        The line's id.
+    """
+    ax = axes_for(ax)
     line = find_artist(ax, key, Line2D)
     if line is None:
         ax.axhline(value, color="0.3", linestyle="--", linewidth=1.2, label=label, gid=key)

@@ -1,27 +1,29 @@
 """Exploding gradients and gradient clipping: the recurrent cliff, clipped training, fp16 underflow.
 
-Torch and numpy only. The clipping functions here work on lists of gradient tensors and are
-tested against torch's own ``torch.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``;
-training runs use torch's functions directly.
+Torch and numpy only. The clipping functions here (:func:`global_norm`, :func:`clip_by_norm`,
+:func:`clip_by_value`) are the chapter's written-out versions: they work on lists of gradient
+tensors and are tested against torch's own ``torch.nn.utils.clip_grad_norm_`` and
+``clip_grad_value_``. Training runs go through :func:`vglib.core.train`, with torch's
+clipping functions in a hook; what clipping does to each layer is
+:func:`vglib.core.clip_effect`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.data import make_spirals
-from vglib.compute.measure import _check_batch, loss_fn, measure_gradient_flow
-from vglib.compute.models import MLP, build_mlp
+from vglib import core
 
 #: Clipping modes of :func:`train_exploding`.
 CLIP_MODES = ("none", "norm", "value")
+#: The steps :func:`rnn_cliff` takes from the cliff: unclipped, clipped by norm, by value.
+STEP_KINDS = ("plain", "norm", "value")
 
 
 # -- clipping, written out ---------------------------------------------------------------------
@@ -60,7 +62,7 @@ def clip_by_norm(
     clipped, total_norm
         New tensors with the shapes of ``grads``, and the global norm before clipping.
     """
-    max_norm = check_real("max_norm", max_norm, minimum=0.0, strict_minimum=True)
+    max_norm = core.check_real("max_norm", max_norm, minimum=0.0, strict_minimum=True)
     total = global_norm(grads)
     coef = min(1.0, max_norm / (total + eps))
     return [g * coef for g in grads], total
@@ -79,7 +81,7 @@ def clip_by_value(grads: Sequence[torch.Tensor], clip_value: float) -> list[torc
     clip_value
         Threshold on the absolute value of each entry, > 0.
     """
-    clip_value = check_real("clip_value", clip_value, minimum=0.0, strict_minimum=True)
+    clip_value = core.check_real("clip_value", clip_value, minimum=0.0, strict_minimum=True)
     return [g.clamp(-clip_value, clip_value) for g in grads]
 
 
@@ -127,7 +129,7 @@ def cliff_loss(
     loss, x_T
         Both of shape ``(n,)``.
     """
-    seq_len = check_int("seq_len", seq_len, minimum=1)
+    seq_len = core.check_int("seq_len", seq_len, minimum=1)
     x = torch.full_like(w, float(x0))
     for _ in range(seq_len):
         x = w * torch.sigmoid(x) + b
@@ -197,6 +199,16 @@ class Cliff:
         """The loss at :attr:`start`."""
         return float(self.loss[np.argmax(self.grad_norm)])
 
+    def step_length(self, kind: str) -> float:
+        """``||Δθ||`` of the step ``kind`` (``"plain"``, ``"norm"`` or ``"value"``)."""
+        core.check_choice("kind", kind, STEP_KINDS)
+        return float(np.linalg.norm(self.steps[kind]))
+
+    def landing(self, kind: str) -> tuple[float, float]:
+        """``(w, loss)`` where the step ``kind`` lands (its loss is taken at its new bias)."""
+        core.check_choice("kind", kind, STEP_KINDS)
+        return float(self.start[0] + self.steps[kind][0]), self.landing_loss[kind]
+
 
 def _locate_jump(w: torch.Tensor, b: float, seq_len: int, x0: float, target: float) -> float:
     """Zoom in on the largest jump of ``x_T`` between neighbouring weights, 256 points a round."""
@@ -210,6 +222,7 @@ def _locate_jump(w: torch.Tensor, b: float, seq_len: int, x0: float, target: flo
     return (lo + hi) / 2
 
 
+@functools.cache
 def rnn_cliff(
     seq_len: int,
     *,
@@ -225,7 +238,8 @@ def rnn_cliff(
 
     The grid is ``num`` evenly spaced weights plus 80 points packed around the weight where
     ``x_T`` jumps (found by bisection), so that the narrow cliff is resolved at every ``T``.
-    All values are computed in float64 with autograd.
+    All values are computed in float64 with autograd. Results are cached (the demo
+    ``cliff_explorer`` and the chapter share them).
 
     Parameters
     ----------
@@ -248,15 +262,15 @@ def rnn_cliff(
     -------
     Cliff
     """
-    seq_len = check_int("seq_len", seq_len, minimum=1, maximum=10_000)
-    bias = check_real("bias", bias)
-    threshold = check_real("threshold", threshold, minimum=0.0, strict_minimum=True)
-    lr = check_real("lr", lr, minimum=0.0, strict_minimum=True)
-    num = check_int("num", num, minimum=3)
-    lo, hi = (check_real("w_range", v) for v in w_range)
+    seq_len = core.check_int("seq_len", seq_len, minimum=1, maximum=10_000)
+    bias = core.check_real("bias", bias)
+    threshold = core.check_real("threshold", threshold, minimum=0.0, strict_minimum=True)
+    lr = core.check_real("lr", lr, minimum=0.0, strict_minimum=True)
+    num = core.check_int("num", num, minimum=3)
+    lo, hi = (core.check_real("w_range", v) for v in w_range)
     if not lo < hi:
         raise ValueError(f"w_range must be increasing, got {w_range!r}")
-    with one_thread():
+    with core.one_thread():
         grid = torch.linspace(lo, hi, num, dtype=torch.float64)
         jump = _locate_jump(grid, bias, seq_len, x0, target)
         offsets = torch.logspace(-15, math.log10((hi - lo) / num), 40, dtype=torch.float64)
@@ -341,16 +355,16 @@ class ClipRun:
 
 def exploding_mlp(
     *, num_layers: int = 16, width: int = 32, gain: float = 1.2, seed: int = 0
-) -> MLP:
+) -> core.MLP:
     """A deep ReLU network whose gradient grows towards the input.
 
     Weights ``N(0, gain^2 * 2 / width)`` (He's variance times ``gain^2``), biases zero, so
     each layer multiplies the backward signal by about ``gain``.
     """
-    gain = check_real("gain", gain, minimum=0.0, strict_minimum=True)
-    width = check_int("width", width, minimum=1)
+    gain = core.check_real("gain", gain, minimum=0.0, strict_minimum=True)
+    width = core.check_int("width", width, minimum=1)
     std = gain * math.sqrt(2.0 / width)
-    return build_mlp(
+    return core.build_mlp(
         2,
         2,
         num_layers=num_layers,
@@ -362,26 +376,92 @@ def exploding_mlp(
     )
 
 
-@one_thread()
+@core.one_thread()
 def initial_gradient_norms(
     *, num_layers: int = 16, width: int = 32, gain: float = 1.2, batch: int = 256, seed: int = 0
 ) -> np.ndarray:
     """``||dL/dh_l||`` of every hidden layer of :func:`exploding_mlp` at initialization.
 
-    Measured with :func:`vglib.compute.measure_gradient_flow` on ``batch`` spiral points.
+    Measured with :func:`vglib.core.measure_gradient_flow` on ``batch`` spiral points.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(num_layers,)``, layer 1 (next to the input) first.
     """
-    batch = check_int("batch", batch, minimum=1)
-    X, y = make_spirals(batch, seed=seed)
+    batch = core.check_int("batch", batch, minimum=1)
+    X, y = core.make_spirals(batch, seed=seed)
     model = exploding_mlp(num_layers=num_layers, width=width, gain=gain, seed=seed)
-    return measure_gradient_flow(model, X, y).grad_norm
+    return core.measure_gradient_flow(model, X, y).grad_norm
 
 
-@one_thread()
+def batches_with_replacement(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int, *, seed: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless mini-batches of ``batch_size`` examples drawn with replacement.
+
+    Each batch draws its indices with ``torch.randint`` from a generator seeded with
+    ``seed``, so the same seed gives the same batches and the global random state is left
+    alone.
+
+    Parameters
+    ----------
+    X, y
+        The data set, one row per example.
+    batch_size
+        Examples per batch, >= 1.
+    seed
+        Seed of the draws.
+    """
+    batch_size = core.check_int("batch_size", batch_size, minimum=1)
+    gen = torch.Generator().manual_seed(seed)
+
+    def draw() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+            yield X[idx], y[idx]
+
+    return draw()
+
+
+class _ClipAndRecord(core.Hook):
+    """Clip before the update, record what clipping did, stop at the first non-finite step."""
+
+    def __init__(self, mode: str, threshold: float | None) -> None:
+        self.mode, self.threshold = mode, threshold
+        self.grad_norm: list[float] = []
+        self.clipped: list[bool] = []
+        self.angle: list[float] = []
+        self.first_nonfinite: int | None = None
+
+    def before_update(self, step: core.Step) -> None:
+        params = list(step.model.parameters())
+        if self.mode == "none":  # nothing to compare: skip the copy (a third of the step's time)
+            total = float(torch.nn.utils.clip_grad_norm_(params, math.inf))
+            finite = math.isfinite(step.loss.item()) and math.isfinite(total)
+            changed, angle = False, 0.0 if finite else float("nan")
+        else:
+            original = [p.grad.detach().clone() for p in params]
+            if self.mode == "value":
+                torch.nn.utils.clip_grad_value_(params, self.threshold)
+                total = global_norm(original)
+            else:
+                total = float(torch.nn.utils.clip_grad_norm_(params, self.threshold))
+            new = [p.grad for p in params]
+            finite = math.isfinite(step.loss.item()) and math.isfinite(total)
+            changed = finite and any(
+                not torch.equal(a, b) for a, b in zip(original, new, strict=True)
+            )
+            angle = gradient_angle(original, new) if finite else float("nan")
+        self.grad_norm.append(total)
+        self.clipped.append(changed)
+        self.angle.append(angle)
+        if not finite:
+            self.first_nonfinite = step.number
+            step.skip_update = step.stop = True
+
+
+@core.one_thread()
 def train_exploding(
     *,
     mode: str = "none",
@@ -396,9 +476,10 @@ def train_exploding(
 ) -> ClipRun:
     """Train :func:`exploding_mlp` on the spirals with plain SGD, optionally clipping.
 
-    Each step clips with torch's ``clip_grad_norm_`` or ``clip_grad_value_`` before
-    ``optimizer.step()``. Training stops at the first step whose loss or gradient norm is
-    not finite.
+    :func:`vglib.core.train` with a hook that clips with torch's ``clip_grad_norm_`` or
+    ``clip_grad_value_`` before ``optimizer.step()`` and records the gradient norm before
+    clipping. Training stops at the first step whose loss or gradient norm is not finite
+    (that step's update is not taken).
 
     Parameters
     ----------
@@ -414,137 +495,46 @@ def train_exploding(
     num_layers, width, gain
         See :func:`exploding_mlp`.
     batch_size
-        Examples per step, drawn with replacement from 512 spiral points (seeded).
+        Examples per step, drawn with replacement from 512 spiral points
+        (:func:`batches_with_replacement`, seed ``seed + 1``).
     seed
         Seed of the weights, the data and the batches.
     """
-    check_choice("mode", mode, CLIP_MODES)
+    core.check_choice("mode", mode, CLIP_MODES)
     if mode == "none":
         if threshold is not None:
             raise ValueError("threshold only applies to mode='norm' or mode='value'")
     else:
         if threshold is None:
             raise ValueError(f"mode={mode!r} needs a threshold, e.g. threshold=1.0")
-        threshold = check_real("threshold", threshold, minimum=0.0, strict_minimum=True)
-    lr = check_real("lr", lr, minimum=0.0, strict_minimum=True)
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+        threshold = core.check_real("threshold", threshold, minimum=0.0, strict_minimum=True)
+    lr = core.check_real("lr", lr, minimum=0.0, strict_minimum=True)
+    steps = core.check_int("steps", steps, minimum=1)
     model = exploding_mlp(num_layers=num_layers, width=width, gain=gain, seed=seed)
-    X, y = make_spirals(512, seed=seed)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed + 1)
-    params = list(model.parameters())
-    rec: dict[str, list] = {"loss": [], "grad_norm": [], "clipped": [], "angle": []}
-    first_nonfinite = None
-    for step in range(1, steps + 1):
-        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
-        opt.zero_grad(set_to_none=True)
-        value = loss_fn(model(X[idx]), y[idx])
-        value.backward()
-        if mode == "none":  # nothing to compare: skip the copy (a third of the step's time)
-            total = float(torch.nn.utils.clip_grad_norm_(params, math.inf))
-            finite = math.isfinite(value.item()) and math.isfinite(total)
-            changed, angle = False, 0.0 if finite else float("nan")
-        else:
-            original = [p.grad.detach().clone() for p in params]
-            if mode == "value":
-                torch.nn.utils.clip_grad_value_(params, threshold)
-                total = global_norm(original)
-            else:
-                total = float(torch.nn.utils.clip_grad_norm_(params, threshold))
-            new = [p.grad for p in params]
-            finite = math.isfinite(value.item()) and math.isfinite(total)
-            changed = finite and any(
-                not torch.equal(a, b) for a, b in zip(original, new, strict=True)
-            )
-            angle = gradient_angle(original, new) if finite else float("nan")
-        rec["loss"].append(value.item())
-        rec["grad_norm"].append(total)
-        rec["clipped"].append(changed)
-        rec["angle"].append(angle)
-        if not finite:
-            first_nonfinite = step
-            break
-        opt.step()
-    if first_nonfinite is None:
-        with torch.no_grad():
-            acc = (model(X).argmax(1) == y).float().mean().item()
-    else:
-        acc = float("nan")
-    n = len(rec["loss"])
+    X, y = core.make_spirals(512, seed=seed)
+    record = _ClipAndRecord(mode, threshold)
+    history = core.train(
+        model,
+        batches=batches_with_replacement(X, y, batch_size, seed=seed + 1),
+        steps=steps,
+        optimizer="sgd",
+        lr=lr,
+        on_step=record,
+        record_every=None,
+    )
+    diverged = record.first_nonfinite is not None
     return ClipRun(
         mode=mode,
         threshold=threshold,
         lr=lr,
-        step=np.arange(1, n + 1),
-        loss=np.asarray(rec["loss"], dtype=float),
-        grad_norm=np.asarray(rec["grad_norm"], dtype=float),
-        clipped=np.asarray(rec["clipped"], dtype=bool),
-        angle=np.asarray(rec["angle"], dtype=float),
-        first_nonfinite=first_nonfinite,
-        accuracy=acc,
+        step=np.arange(1, history.steps_run + 1),
+        loss=history.losses,
+        grad_norm=np.asarray(record.grad_norm, dtype=float),
+        clipped=np.asarray(record.clipped, dtype=bool),
+        angle=np.asarray(record.angle, dtype=float),
+        first_nonfinite=record.first_nonfinite,
+        accuracy=float("nan") if diverged else core.accuracy(model, X, y),
     )
-
-
-# -- what clipping does to a vanishing gradient ----------------------------------------------
-@dataclass(frozen=True)
-class LayerClip:
-    """Per-layer weight-gradient norms before and after ``clip_grad_norm_``.
-
-    Attributes
-    ----------
-    layer
-        Layer numbers ``1..L``, shape ``(L,)``.
-    before, after
-        ``||dL/dW_l||`` before and after clipping, shape ``(L,)``.
-    total_norm
-        Global norm of all parameters' gradients before clipping.
-    max_norm
-        The threshold.
-    """
-
-    layer: np.ndarray
-    before: np.ndarray
-    after: np.ndarray
-    total_norm: float
-    max_norm: float
-
-    @property
-    def ratio_before(self) -> float:
-        """``||dL/dW_1|| / ||dL/dW_L||`` before clipping."""
-        return float(self.before[0] / self.before[-1])
-
-    @property
-    def ratio_after(self) -> float:
-        """``||dL/dW_1|| / ||dL/dW_L||`` after clipping."""
-        return float(self.after[0] / self.after[-1])
-
-
-@one_thread()
-def clip_layer_norms(model: MLP, X: torch.Tensor, y: torch.Tensor, max_norm: float) -> LayerClip:
-    """One backward pass, then torch's ``clip_grad_norm_`` over all parameters.
-
-    The model's ``.grad`` fields are filled (and clipped) by this call.
-
-    Parameters
-    ----------
-    model
-        A network from :func:`vglib.compute.build_mlp`.
-    X, y
-        A batch: inputs ``(batch, in_features)`` and labels ``(batch,)``.
-    max_norm
-        The clipping threshold on the global norm.
-    """
-    _check_batch(model, X, y)
-    max_norm = check_real("max_norm", max_norm, minimum=0.0, strict_minimum=True)
-    model.zero_grad(set_to_none=True)
-    with torch.enable_grad():
-        loss_fn(model(X), y).backward()
-    weights = [block.linear.weight for block in model.layers]
-    before = np.array([w.grad.norm().item() for w in weights])
-    total = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
-    after = np.array([w.grad.norm().item() for w in weights])
-    return LayerClip(np.arange(1, len(weights) + 1), before, after, total, max_norm)
 
 
 # -- low precision ---------------------------------------------------------------------------
@@ -578,12 +568,12 @@ class LowPrecision:
     grad_norm
         ``||dL/dW_l||`` in float32.
     zero
-        ``{"float16": ..., "float16 scaled": ..., "bfloat16": ...}``: share of entries that
-        become exactly zero. "float16 scaled" casts ``scale * g`` and divides by ``scale``
+        ``{"float16": ..., "float16_scaled": ..., "bfloat16": ...}``: share of entries that
+        become exactly zero. ``"float16_scaled"`` casts ``scale * g`` and divides by ``scale``
         in float32 afterwards (loss scaling).
     subnormal
         Share of entries that land in float16's subnormal range (fewer significant bits),
-        without and with scaling: ``{"float16": ..., "float16 scaled": ...}``.
+        without and with scaling: ``{"float16": ..., "float16_scaled": ...}``.
     rel_error
         Relative error of the layer's gradient norm after the round trip, per format.
     overflow
@@ -601,9 +591,9 @@ class LowPrecision:
     scale: float
 
 
-@one_thread()
+@core.one_thread()
 def low_precision_gradients(
-    model: MLP, X: torch.Tensor, y: torch.Tensor, *, scale: float = 2.0**16
+    model: core.MLP, X: torch.Tensor, y: torch.Tensor, *, scale: float = 2.0**16
 ) -> LowPrecision:
     """Compute the weight gradients in float32 and measure what 16-bit storage does to them.
 
@@ -614,38 +604,38 @@ def low_precision_gradients(
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp`.
+        A network from :func:`vglib.core.build_mlp`.
     X, y
         A batch.
     scale
         The loss scale ``S`` (> 0).
     """
-    _check_batch(model, X, y)
-    scale = check_real("scale", scale, minimum=0.0, strict_minimum=True)
+    core.check_batch(model, X, y)
+    scale = core.check_real("scale", scale, minimum=0.0, strict_minimum=True)
     weights = [block.linear.weight for block in model.layers]
     with torch.enable_grad():
-        grads = torch.autograd.grad(loss_fn(model(X), y), weights)
+        grads = torch.autograd.grad(core.loss_fn(model(X), y), weights)
     tiny = torch.finfo(torch.float16).tiny
-    zero: dict[str, list] = {"float16": [], "float16 scaled": [], "bfloat16": []}
-    sub: dict[str, list] = {"float16": [], "float16 scaled": []}
-    err: dict[str, list] = {"float16": [], "float16 scaled": [], "bfloat16": []}
+    zero: dict[str, list] = {"float16": [], "float16_scaled": [], "bfloat16": []}
+    sub: dict[str, list] = {"float16": [], "float16_scaled": []}
+    err: dict[str, list] = {"float16": [], "float16_scaled": [], "bfloat16": []}
     overflow = False
     for g in grads:
         g = g.detach().float()
         mask = g != 0
         trips = {
             "float16": g.half(),
-            "float16 scaled": (g * scale).half(),
+            "float16_scaled": (g * scale).half(),
             "bfloat16": g.bfloat16(),
         }
         for name, h in trips.items():
             zero[name].append(float((h[mask] == 0).float().mean()))
-            back = h.float() / (scale if name == "float16 scaled" else 1.0)
+            back = h.float() / (scale if name == "float16_scaled" else 1.0)
             err[name].append(float((back.norm() - g.norm()).abs() / g.norm()))
         for name in sub:
             h = trips[name][mask].float().abs()
             sub[name].append(float(((h > 0) & (h < tiny)).float().mean()))
-        overflow = overflow or bool(torch.isinf(trips["float16 scaled"]).any())
+        overflow = overflow or bool(torch.isinf(trips["float16_scaled"]).any())
     return LowPrecision(
         layer=np.arange(1, len(weights) + 1),
         grad_norm=np.array([g.norm().item() for g in grads]),
@@ -679,9 +669,9 @@ class ScalerRun:
     loss: np.ndarray
 
 
-@one_thread()
+@core.one_thread()
 def train_grad_scaler(
-    model: MLP,
+    model: core.MLP,
     X: torch.Tensor,
     y: torch.Tensor,
     *,
@@ -694,46 +684,47 @@ def train_grad_scaler(
 ) -> ScalerRun:
     """Train ``model`` in place with float16 autocast on the CPU and a ``GradScaler``.
 
-    A step counts as skipped when the scaler lowered its scale in ``update()``, which it
-    does exactly when it found inf or NaN gradients and skipped ``optimizer.step()``.
+    :func:`vglib.core.train` with ``scaler=`` and ``autocast=torch.float16``. A step counts
+    as skipped when the scaler lowered its scale in ``update()``, which it does exactly when
+    it found inf or NaN gradients and skipped ``optimizer.step()``.
 
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp` (float32 weights).
+        A network from :func:`vglib.core.build_mlp` (float32 weights).
     X, y
-        Data set; batches of ``batch_size`` are drawn with replacement (seeded).
+        Data set: inputs ``(n, in_features)``, labels ``(n,)``.
     steps, lr
         Number of SGD steps and learning rate.
     init_scale, growth_interval
         Passed to ``torch.amp.GradScaler("cpu", ...)``; the scale doubles after
         ``growth_interval`` steps without inf and halves at every step with one.
+    batch_size, seed
+        Batches of ``batch_size`` examples drawn with replacement
+        (:func:`batches_with_replacement`) from the seed ``seed``.
     """
-    _check_batch(model, X, y)
-    steps = check_int("steps", steps, minimum=1)
-    lr = check_real("lr", lr, minimum=0.0, strict_minimum=True)
-    init_scale = check_real("init_scale", init_scale, minimum=0.0, strict_minimum=True)
-    growth_interval = check_int("growth_interval", growth_interval, minimum=1)
+    core.check_batch(model, X, y)
+    steps = core.check_int("steps", steps, minimum=1)
+    lr = core.check_real("lr", lr, minimum=0.0, strict_minimum=True)
+    init_scale = core.check_real("init_scale", init_scale, minimum=0.0, strict_minimum=True)
+    growth_interval = core.check_int("growth_interval", growth_interval, minimum=1)
     scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_interval=growth_interval)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    scales, skipped, losses = [], [], []
-    for _ in range(steps):
-        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.float16):
-            out = model(X[idx])
-        value = loss_fn(out.float(), y[idx])
-        used = scaler.get_scale()
-        scaler.scale(value).backward()
-        scaler.step(opt)
-        scaler.update()
-        scales.append(used)
-        skipped.append(scaler.get_scale() < used)
-        losses.append(value.item())
+    scales: list[float] = []
+    history = core.train(
+        model,
+        batches=batches_with_replacement(X, y, batch_size, seed=seed),
+        steps=steps,
+        optimizer="sgd",
+        lr=lr,
+        scaler=scaler,
+        autocast=torch.float16,
+        # the scale this step's backward pass used (the scaler changes it in update())
+        on_step=lambda step: scales.append(scaler.get_scale()),
+        record_every=None,
+    )
     return ScalerRun(
         step=np.arange(1, steps + 1),
         scale=np.array(scales, dtype=float),
-        skipped=np.array(skipped, dtype=bool),
-        loss=np.array(losses, dtype=float),
+        skipped=history.skipped,
+        loss=history.losses,
     )

@@ -6,17 +6,18 @@ with one layer, built under an explicit seed without touching the global random 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
+from vglib import core
 
+#: The recurrent cells, as :func:`build_rnn` names them.
 CELLS = ("rnn", "lstm", "gru")
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def build_rnn(
@@ -24,7 +25,7 @@ def build_rnn(
     input_size: int,
     hidden_size: int,
     *,
-    weight_scale: float = 1.0,
+    weight_scale: float | None = 1.0,
     forget_bias: float = 0.0,
     seed: int = 0,
 ) -> nn.RNNBase:
@@ -32,9 +33,10 @@ def build_rnn(
 
     The recurrent weights of every gate block are redrawn as ``N(0, weight_scale**2 /
     hidden_size)``, so for the tanh RNN the spectral radius of ``W_hh`` is close to
-    ``weight_scale`` (circular law). Input weights and biases keep torch's default
-    initialization, except the LSTM forget-gate bias, set to ``forget_bias`` (in
-    ``bias_ih``; the matching part of ``bias_hh`` is zeroed).
+    ``weight_scale`` (circular law); ``weight_scale=None`` keeps torch's default. Input
+    weights and biases keep torch's default initialization, except the LSTM forget-gate
+    bias, set to ``forget_bias`` (in ``bias_ih``; the matching part of ``bias_hh`` is
+    zeroed).
 
     Parameters
     ----------
@@ -43,26 +45,29 @@ def build_rnn(
     input_size, hidden_size
         Sizes of ``x_t`` and ``h_t``.
     weight_scale
-        Standard deviation of the recurrent weights times ``sqrt(hidden_size)``.
+        Standard deviation of the recurrent weights times ``sqrt(hidden_size)``, >= 0, or
+        ``None`` for torch's default ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``.
     forget_bias
         LSTM forget-gate bias (ignored by the other cells).
     seed
         Seed of the weights; the global random state is left alone.
     """
-    check_choice("cell", cell, CELLS)
-    input_size = check_int("input_size", input_size, minimum=1)
-    hidden_size = check_int("hidden_size", hidden_size, minimum=1)
-    weight_scale = check_real("weight_scale", weight_scale, minimum=0.0)
-    forget_bias = check_real("forget_bias", forget_bias)
+    core.check_choice("cell", cell, CELLS)
+    input_size = core.check_int("input_size", input_size, minimum=1)
+    hidden_size = core.check_int("hidden_size", hidden_size, minimum=1)
+    if weight_scale is not None:
+        weight_scale = core.check_real("weight_scale", weight_scale, minimum=0.0)
+    forget_bias = core.check_real("forget_bias", forget_bias)
     kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = kind(input_size, hidden_size, batch_first=True)
-    gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
-        shape = model.weight_hh_l0.shape
-        w = torch.randn(shape, generator=gen) * (weight_scale / hidden_size**0.5)
-        model.weight_hh_l0.copy_(w)
+        if weight_scale is not None:
+            gen = torch.Generator().manual_seed(seed + 1)
+            shape = model.weight_hh_l0.shape
+            w = torch.randn(shape, generator=gen) * (weight_scale / hidden_size**0.5)
+            model.weight_hh_l0.copy_(w)
         if cell == "lstm":
             h = hidden_size
             model.bias_ih_l0[h : 2 * h] = forget_bias
@@ -104,7 +109,36 @@ def input_gradient_norms(model: nn.RNNBase, X: torch.Tensor, readout: torch.Tens
     return grad.norm(dim=2).mean(dim=0).numpy()
 
 
-def gradient_through_time(
+@dataclass(frozen=True)
+class BPTTProfile:
+    """``||dy_T / dx_t||`` of fresh tanh-RNN, LSTM and GRU networks on the same inputs.
+
+    Attributes
+    ----------
+    seq_len, weight_scale, forget_bias, hidden_size
+        The settings (see :func:`build_rnn`).
+    t
+        The time steps ``1..T``, shape ``(T,)``.
+    norms
+        ``{cell: norms}`` for every cell of :data:`CELLS`, each of shape ``(T,)``: entry
+        ``t`` is the mean over the batch of ``||dy_T / dx_t||`` (computed in float64).
+    """
+
+    seq_len: int
+    weight_scale: float
+    forget_bias: float
+    hidden_size: int
+    t: np.ndarray
+    norms: Mapping[str, np.ndarray]
+
+    def ratio(self, cell: str) -> float:
+        """``||dy_T / dx_1|| / ||dy_T / dx_T||``: how much of the gradient reaches the first input."""
+        core.check_choice("cell", cell, CELLS)
+        return float(self.norms[cell][0] / self.norms[cell][-1])
+
+
+@functools.cache
+def bptt_profile(
     seq_len: int,
     *,
     weight_scale: float = 1.0,
@@ -113,33 +147,30 @@ def gradient_through_time(
     input_size: int = 4,
     batch: int = 8,
     seed: int = 0,
-) -> dict[str, np.ndarray]:
+) -> BPTTProfile:
     """``||dy_T / dx_t||`` of fresh tanh-RNN, LSTM and GRU networks on the same random inputs.
+
+    Each network is :func:`build_rnn` with the same settings; :func:`input_gradient_norms`
+    measures it. Results are cached (the demo ``bptt_explorer`` and the chapter share them).
 
     Parameters
     ----------
     seq_len
-        Sequence length ``T``.
+        Sequence length ``T``, >= 1.
     weight_scale, forget_bias
         See :func:`build_rnn`.
     hidden_size, input_size, batch
         Sizes; inputs are ``N(0, 1)``, shape ``(batch, T, input_size)``.
     seed
         Seed of the weights and the inputs.
-
-    Returns
-    -------
-    dict
-        ``{"rnn": (T,), "lstm": (T,), "gru": (T,)}`` gradient norms (computed in float64),
-        and ``"t"``: the time steps ``1..T``.
     """
-    seq_len = check_int("seq_len", seq_len, minimum=1)
+    seq_len = core.check_int("seq_len", seq_len, minimum=1)
     gen = torch.Generator().manual_seed(seed + 3)
     # float64: the long-range gradients fall far below float32's smallest number
     X = torch.randn(batch, seq_len, input_size, generator=gen, dtype=torch.float64)
     readout = _readout(hidden_size, seed).double()
-    result: dict[str, np.ndarray] = {"t": np.arange(1, seq_len + 1)}
-    with one_thread():
+    norms: dict[str, np.ndarray] = {}
+    with core.one_thread():
         for cell in CELLS:
             model = build_rnn(
                 cell,
@@ -149,8 +180,15 @@ def gradient_through_time(
                 forget_bias=forget_bias,
                 seed=seed,
             ).double()
-            result[cell] = input_gradient_norms(model, X, readout)
-    return result
+            norms[cell] = input_gradient_norms(model, X, readout)
+    return BPTTProfile(
+        seq_len=seq_len,
+        weight_scale=weight_scale,
+        forget_bias=forget_bias,
+        hidden_size=hidden_size,
+        t=np.arange(1, seq_len + 1),
+        norms=norms,
+    )
 
 
 def spectral_radius(W: torch.Tensor) -> float:
@@ -177,7 +215,7 @@ def linear_backprop_norms(W: torch.Tensor, u: torch.Tensor, num_steps: int) -> n
     numpy.ndarray
         Shape ``(K + 1,)``: entry ``k`` is ``||dy / dh_{K-k}||``.
     """
-    num_steps = check_int("num_steps", num_steps, minimum=1)
+    num_steps = core.check_int("num_steps", num_steps, minimum=1)
     W = W.double()
     states = [torch.zeros(W.shape[0], dtype=W.dtype, requires_grad=True)]
     for _ in range(num_steps):
@@ -188,7 +226,7 @@ def linear_backprop_norms(W: torch.Tensor, u: torch.Tensor, num_steps: int) -> n
     return np.array([states[num_steps - k].grad.norm().item() for k in range(num_steps + 1)])
 
 
-@dataclass
+@dataclass(frozen=True)
 class LSTMStep:
     """One LSTM step: new states and gate values, each of shape ``(batch, hidden)``."""
 
@@ -244,8 +282,8 @@ def make_adding(num: int, seq_len: int, *, seed: int = 0) -> tuple[torch.Tensor,
     X, y
         Shapes ``(num, seq_len, 2)`` and ``(num,)``.
     """
-    num = check_int("num", num, minimum=1)
-    seq_len = check_int("seq_len", seq_len, minimum=2)
+    num = core.check_int("num", num, minimum=1)
+    seq_len = core.check_int("seq_len", seq_len, minimum=2)
     gen = torch.Generator().manual_seed(seed)
     values = torch.rand(num, seq_len, generator=gen)
     half = seq_len // 2
@@ -280,9 +318,21 @@ class SequenceRegressor(nn.Module):
         return self.head(out[:, -1, :]).squeeze(1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class AddingRun:
-    """Training record: ``step`` and ``loss`` (training MSE), shape ``(records,)``; held-out MSE."""
+    """One training run on the adding problem.
+
+    Attributes
+    ----------
+    cell, seq_len
+        The recurrent cell and the sequence length.
+    step
+        Recorded steps, shape ``(records,)``.
+    loss
+        Training MSE averaged over the steps since the previous record, shape ``(records,)``.
+    test_mse
+        MSE on 1000 held-out sequences after training.
+    """
 
     cell: str
     seq_len: int
@@ -291,7 +341,7 @@ class AddingRun:
     test_mse: float
 
 
-@one_thread()
+@core.one_thread()
 def train_adding(
     cell: str,
     seq_len: int,
@@ -306,36 +356,46 @@ def train_adding(
 ) -> AddingRun:
     """Train a one-layer recurrent regressor on the adding problem with Adam.
 
-    Fresh training batches are drawn each step (seeded); the held-out MSE is measured on
-    1000 other sequences. The recurrent weights use torch's default initialization except
-    for the LSTM forget-gate bias.
+    :func:`vglib.core.train` on fresh batches of ``batch_size`` sequences per step
+    (seeded); the held-out MSE is measured on 1000 other sequences. The recurrent weights
+    use torch's default initialization except for the LSTM forget-gate bias.
+
+    Parameters
+    ----------
+    cell
+        One of :data:`CELLS`.
+    seq_len
+        Sequence length ``T``.
+    steps, lr, batch_size
+        Adam steps, learning rate and sequences per step.
+    hidden_size
+        Units of the recurrent layer.
+    forget_bias
+        LSTM forget-gate bias (ignored by the other cells).
+    record_every
+        Record the mean training MSE every this many steps.
+    seed
+        Seed of the weights and the data.
     """
-    check_choice("cell", cell, CELLS)
-    steps = check_int("steps", steps, minimum=1)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
-        rnn = kind(2, hidden_size, batch_first=True)
-    if cell == "lstm":
-        with torch.no_grad():
-            rnn.bias_ih_l0[hidden_size : 2 * hidden_size] = forget_bias
-            rnn.bias_hh_l0[hidden_size : 2 * hidden_size] = 0.0
+    core.check_choice("cell", cell, CELLS)
+    steps = core.check_int("steps", steps, minimum=1)
+    rnn = build_rnn(cell, 2, hidden_size, weight_scale=None, forget_bias=forget_bias, seed=seed)
     model = SequenceRegressor(rnn, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     X_all, y_all = make_adding(steps * batch_size, seq_len, seed=seed + 100)
-    record_step, record_loss, running = [], [], []
-    for step in range(steps):
-        sl = slice(step * batch_size, (step + 1) * batch_size)
-        loss = nn.functional.mse_loss(model(X_all[sl]), y_all[sl])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        running.append(loss.item())
-        if (step + 1) % record_every == 0:
-            record_step.append(step + 1)
-            record_loss.append(float(np.mean(running)))
-            running = []
+    batches = (
+        (X_all[i * batch_size : (i + 1) * batch_size], y_all[i * batch_size : (i + 1) * batch_size])
+        for i in range(steps)
+    )
+    history = core.train(
+        model,
+        batches=batches,
+        steps=steps,
+        optimizer="adam",
+        lr=lr,
+        loss="mse",
+        record_every=record_every,
+    )
     X_test, y_test = make_adding(1000, seq_len, seed=seed + 10_000)
     with torch.no_grad():
         test_mse = nn.functional.mse_loss(model(X_test), y_test).item()
-    return AddingRun(cell, seq_len, np.array(record_step), np.array(record_loss), test_mse)
+    return AddingRun(cell, seq_len, history.step.astype(int), history.loss, test_mse)
