@@ -258,15 +258,15 @@ def test_train_exploding_is_the_clipped_sgd_loop_step_for_step(mode, threshold, 
 def test_batches_with_replacement_are_seeded_and_leave_the_global_state_alone():
     X, y = torch.arange(10.0).reshape(10, 1), torch.arange(10)
     state = torch.random.get_rng_state()
-    a = study.batches_with_replacement(X, y, 4, seed=3)
-    b = study.batches_with_replacement(X, y, 4, seed=3)
+    a = core.batches_with_replacement(X, y, 4, seed=3)
+    b = core.batches_with_replacement(X, y, 4, seed=3)
     for _ in range(3):
         (Xa, ya), (Xb, yb) = next(a), next(b)
         assert torch.equal(ya, yb)
         assert Xa.shape == (4, 1) and torch.equal(Xa, Xb) and torch.equal(Xa[:, 0].long(), ya)
     assert torch.equal(state, torch.random.get_rng_state())
     with pytest.raises(ValueError, match="batch_size"):
-        study.batches_with_replacement(X, y, 0)
+        core.batches_with_replacement(X, y, 0)
 
 
 def test_initial_gradient_grows_towards_the_input():

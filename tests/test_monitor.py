@@ -1,10 +1,8 @@
-"""The gradient-flow monitor, the bar images, the CNN and the diagnosing demo."""
+"""The gradient-flow monitor, the bar images, the CNN, the chapter's runs and the diagnosing demo."""
 
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,14 +11,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from vglib.compute._threads import one_thread
-from vglib.compute.images import build_cnn, make_bars
-from vglib.compute.measure import activation_slope, measure_gradient_flow
-from vglib.compute.models import build_mlp
-from vglib.compute.monitor import (
+from vglib import core
+from vglib.core import activation_slope, build_mlp, measure_gradient_flow, one_thread
+from vglib.demos.monitor import gradient_flow_monitor
+from vglib.studies import diagnosing as study
+from vglib.studies.diagnosing import (
+    LAYER_TYPES,
     QUANTITIES,
     GradientFlowMonitor,
-    _slope,
+    build_cnn,
+    make_bars,
+    module_slope,
     monitor_overhead,
     train_monitored,
 )
@@ -94,8 +95,9 @@ def test_grad_norms_and_sgd_update_ratio_match_direct_computation(kind):
     lr = 0.1
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     expected_grad, expected_ratio = [], []
+    named = [(name, m) for name, m in model.named_modules() if isinstance(m, LAYER_TYPES)]
+    layers = [m for _, m in named]
     with GradientFlowMonitor(model) as mon:
-        layers = [mon._modules[name] for name in mon._modules]
         for _ in range(3):
             opt.zero_grad()
             loss = F.cross_entropy(model(X), y)
@@ -109,7 +111,7 @@ def test_grad_norms_and_sgd_update_ratio_match_direct_computation(kind):
             opt.step()
             mon.step(loss)
     record = mon.record()
-    order = [list(mon._modules).index(name) for name in record.layer_names]
+    order = [[name for name, _ in named].index(name) for name in record.layer_names]
     expected_grad = torch.tensor(expected_grad, dtype=torch.float64)[:, order]
     expected_ratio = torch.tensor(expected_ratio, dtype=torch.float64)[:, order]
     assert record.grad_norm.shape == (3, len(layers))
@@ -181,7 +183,7 @@ def test_saturation_dead_and_grads_agree_with_measure_gradient_flow(activation):
 )
 def test_closed_form_slopes_equal_autograd(module):
     z = torch.linspace(-8, 8, 401, dtype=torch.float64)
-    assert_close(_slope(module, z, module(z)), activation_slope(module, z))
+    assert_close(module_slope(module, z, module(z)), activation_slope(module, z))
 
 
 def test_dead_units_are_channels_of_a_convolution():
@@ -240,6 +242,28 @@ def test_monitor_does_not_change_training():
         assert_close(p, q)
 
 
+def test_monitor_is_a_training_hook_recording_every_step():
+    X, y = make_bars(32, seed=0)
+    model = build_cnn(num_layers=2, channels=4, seed=0)
+    with GradientFlowMonitor(model) as mon:
+        history = core.train(
+            model,
+            X,
+            y,
+            steps=5,
+            lr=0.1,
+            optimizer="sgd",
+            batch_size=8,
+            on_step=mon,
+            record_every=None,
+            progress=False,
+        )
+    record = mon.record()
+    assert record.num_steps == 5 and record.grad_norm.shape == (5, 3)
+    assert_close(record.loss, history.losses)  # the loss before each update, as core.train's
+    assert np.all(record.update_ratio > 0)
+
+
 def test_explicit_layers_by_name_or_module_and_no_grad_passes_ignored():
     model = _conv_sequential()
     X = torch.randn(4, 1, 8, 8, generator=_gen())
@@ -278,7 +302,7 @@ def test_bad_arguments_raise_value_errors_naming_the_options():
         mon.record().get("gradient")
     X, y = make_bars(8, seed=0)
     with pytest.raises(ValueError, match="'sgd', 'momentum', 'adam'"):
-        train_monitored(build_cnn(num_layers=1), X, y, steps=1, optimizer="rmsprop")
+        train_monitored(build_cnn(num_layers=1), X, y, steps=1, batch_size=4, optimizer="rmsprop")
     with pytest.raises(ValueError, match="'default', 'he', 'xavier'"):
         build_cnn(init="orthogonal")
     with pytest.raises(ValueError, match="'sigmoid', 'tanh'"):
@@ -312,10 +336,8 @@ def test_build_cnn_shapes_init_and_seed():
 
 
 def test_bars_are_learnable_by_a_small_cnn_and_the_sigmoid_cnn_vanishes():
-    from vglib.demos.monitor import monitored_run
-
-    healthy = monitored_run("ReLU, He init, BN")
-    sick = monitored_run("sigmoid, default init")
+    healthy = study.monitored_run("ReLU, He init, BN")
+    sick = study.monitored_run("sigmoid, default init")
     assert healthy.test_accuracy > 0.7 > 0.4 > sick.test_accuracy
     ratio = np.median(sick.record.update_ratio, axis=0)
     assert ratio[0] / ratio[-2] < 1e-3  # first conv moves > 1000x less than the last
@@ -333,12 +355,21 @@ def test_overhead_is_measured_for_both_variants():
     assert _hooks_left(model) == 0
 
 
-def test_compute_modules_do_not_import_matplotlib():
-    code = (
-        "import sys; import vglib.compute.monitor, vglib.compute.images; "
-        "assert 'matplotlib' not in sys.modules and 'ipywidgets' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+def test_runs_differ_only_where_named_and_frames_read_the_run():
+    healthy, slow = study.RUNS["ReLU, He init, BN"], study.RUNS["ReLU+BN, lr / 100"]
+    assert healthy.network == slow.network and healthy.lr == 100 * slow.lr
+    assert study.layer_labels(["features.0", "features.3", "head"]) == ["conv1", "conv2", "head"]
+    frame = study.monitor_frame(10, "sigmoid, default init", "grad_norm")
+    run = study.monitored_run("sigmoid, default init")
+    assert frame.run is run and frame.values is run.record.grad_norm
+    assert_close(frame.update_ratio, run.record.update_ratio[9])
+    assert frame.loss == run.record.loss[9] and frame.dead == 0.0 and frame.saturation == 0.0
+    assert study.monitor_frame(10, "sigmoid, default init", "grad_norm") is frame  # cached
+    assert np.isnan(study.monitor_frame(1, "ReLU, He init, BN").saturation)
+    with pytest.raises(ValueError, match="'grad_norm', 'output_grad_norm'"):
+        study.monitor_frame(1, "ReLU, He init, BN", "gradient")
+    with pytest.raises(ValueError, match="step must be at most 100"):
+        study.monitor_frame(101, "ReLU, He init, BN")
 
 
 # -- demo --------------------------------------------------------------------------------------------
@@ -347,8 +378,6 @@ def test_compute_modules_do_not_import_matplotlib():
     [("step", 60), ("run", "ReLU, He init, BN"), ("heatmap", "weight-gradient norm")],
 )
 def test_demo_panel_responds_to_each_control(name, value):
-    from vglib.demos.monitor import gradient_flow_monitor
-
     panel = gradient_flow_monitor.panel()
     before_lines = [line.get_ydata().copy() for line in panel.axes[1].get_lines()]
     before_image = panel.axes[0].get_images()[0].get_array().copy()
@@ -368,13 +397,11 @@ def test_demo_panel_responds_to_each_control(name, value):
 
 
 def test_demo_description_and_bad_values():
-    from vglib.demos.monitor import gradient_flow_monitor, monitored_run
-
     values = gradient_flow_monitor.resolve(step=10)
-    run = monitored_run("sigmoid, default init")
+    run = study.monitored_run("sigmoid, default init")
     text = gradient_flow_monitor.describe(gradient_flow_monitor.result(**values), values)
     assert "step 10 of 100" in text and f"{run.record.update_ratio[9, 0]:.1e}" in text
     with pytest.raises(ValueError, match="choose one of"):
         gradient_flow_monitor.resolve(run="tanh")
     with pytest.raises(ValueError, match="'sigmoid, default init'"):
-        monitored_run("tanh")
+        study.monitored_run("tanh")

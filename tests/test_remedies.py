@@ -1,20 +1,22 @@
-"""The remedies chapter's code: layer-wise pre-training, depth budget, more steps, clipping, demo."""
+"""The remedies chapter's study: layer-wise pre-training, depth budget, more steps, summaries, demo."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import copy
 
 import matplotlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.testing import assert_close
 
-from vglib.compute import build_mlp, make_spirals, measure_gradient_flow
-from vglib.compute import pretraining as vp
+from vglib.core import build_mlp, make_spirals, measure_gradient_flow
 from vglib.demos.remedies import pretraining_explorer
 from vglib.plots.remedies import depth_costs, weight_moves
+from vglib.studies import remedies as vp
+from vglib.studies.saturating_activations import flow_at_init
 
 matplotlib.use("Agg")
 
@@ -38,6 +40,28 @@ def test_pretraining_reduces_reconstruction_error_and_leaves_global_rng_alone(sm
     assert pre.recon_after[0] < 0.2 * pre.recon_before[0]
     assert pre.recon_after[0] < 0.2 * pre.input_variance[0]
     assert np.all(pre.recon_after < pre.recon_before)
+
+
+def test_pretraining_is_a_denoising_autoencoder_trained_by_torch_adam(small):
+    model, X, _ = small
+    pre = vp.pretrain_layerwise(model, X, num_pretrained=1, steps=5, lr=0.01, noise=0.2, seed=3)
+    # the same training written out by hand: decoder init, batches and noise from one generator
+    gen = torch.Generator().manual_seed(3)
+    encoder = copy.deepcopy(model.layers[0].linear)
+    decoder = nn.Linear(16, 2)
+    with torch.no_grad():
+        decoder.weight.copy_((torch.rand(decoder.weight.shape, generator=gen) * 2 - 1) / 4.0)
+        decoder.bias.zero_()
+    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=0.01)
+    scale = X.std(dim=0, keepdim=True)
+    for _ in range(5):
+        clean = X[torch.randint(0, len(X), (64,), generator=gen)]
+        noisy = clean + 0.2 * scale * torch.randn(clean.shape, generator=gen)
+        opt.zero_grad()
+        F.mse_loss(decoder(torch.sigmoid(encoder(noisy))), clean).backward()
+        opt.step()
+    assert_close(pre.encoders[0].weight, encoder.weight)
+    assert_close(pre.decoders[0].weight, decoder.weight)
 
 
 def test_pretraining_is_reproducible(small):
@@ -82,7 +106,7 @@ def test_pretraining_bad_arguments(small):
     model, X, _ = small
     with pytest.raises(ValueError, match="num_pretrained must be at most 3"):
         vp.pretrain_layerwise(model, X, num_pretrained=4)
-    with pytest.raises(ValueError, match="plain network"):
+    with pytest.raises(ValueError, match="plain MLPs only"):
         vp.pretrain_layerwise(build_mlp(2, 2, num_layers=2, batch_norm=True), X)
     with pytest.raises(ValueError, match="X must be a 2-D tensor"):
         vp.pretrain_layerwise(model, X[:, :1])
@@ -144,35 +168,26 @@ def test_float32_rounds_tiny_updates_away():
         vp.catch_up(vp.study_model(), X[:64], y[:64], dtype="float16")
 
 
-def test_clip_effect_matches_torch_and_only_shrinks(small):
-    model, X, y = small
-    net = build_mlp(2, 2, num_layers=3, width=16, activation="sigmoid", seed=1)
-    torch.nn.functional.cross_entropy(net(X), y).backward()
-    total = torch.nn.utils.clip_grad_norm_(net.parameters(), 1e-3)
-    effect = vp.clip_effect(model, X, y, max_norm=1e-3)
-    assert effect.total_norm == pytest.approx(float(total))
-    assert_close(effect.after, np.array([b.linear.weight.grad.norm().item() for b in net.layers]))
-    assert_close(effect.after, effect.before * 1e-3 / effect.total_norm, rtol=1e-4, atol=0.0)
-    untouched = vp.clip_effect(model, X, y, max_norm=1e6)
-    assert_close(untouched.after, untouched.before)
-    with pytest.raises(ValueError, match="max_norm must be greater than 0"):
-        vp.clip_effect(model, X, y, max_norm=0.0)
+def test_finetune_runs_train_three_arms_on_one_budget():
+    runs = vp.finetune_runs(steps=20, record_every=10)
+    arms = (runs.sigmoid_random, runs.sigmoid_pretrained, runs.relu_he)
+    for run in arms:
+        assert run.history.step.tolist() == [10, 20] and 0 <= run.test_accuracy <= 1
+    # the pre-trained arm starts from the pre-trained network, the random one from the random one
+    full = vp.pretraining_flow(vp.STUDY_LAYERS)
+    assert runs.sigmoid_pretrained.start_flow.first_to_last == pytest.approx(
+        full.pretrained.first_to_last
+    )
+    assert runs.sigmoid_random.start_flow.first_to_last == pytest.approx(full.random.first_to_last)
 
 
-def test_gradient_ratio_agrees_with_measure():
+def test_gradient_ratio_agrees_with_measure_and_flow_at_init():
     X, y = make_spirals(256, seed=0)
     model = build_mlp(2, 2, num_layers=5, activation="tanh", init="xavier", seed=0)
     expected = measure_gradient_flow(model, X, y).first_to_last
     assert vp.gradient_ratio(5, "tanh", "xavier") == pytest.approx(expected, rel=1e-5)
-
-
-def test_compute_module_does_not_import_matplotlib():
-    code = (
-        "import sys, vglib.compute.pretraining; "
-        "print(any(m.startswith(('matplotlib', 'ipywidgets')) for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    at_init = flow_at_init(num_layers=5, activation="tanh", init="xavier")
+    assert vp.gradient_ratio(5, "tanh", "xavier") == at_init.flow.first_to_last
 
 
 # -- plots and demo ---------------------------------------------------------------------------
@@ -207,7 +222,8 @@ def test_demo_panel_changes_data_and_image():
 
 
 def test_text_and_caption_quote_the_same_singular_values():
-    full = pretraining_explorer.result(**pretraining_explorer.cite("all layers pre-trained"))
+    full = vp.pretraining_flow(**pretraining_explorer.cite("all layers pre-trained"))
+    assert pretraining_explorer.result(num_pretrained=8) is full  # one computation
     pre, rand = full.median_top_singular
     # the square 64 x 64 layers 2..8 only: layer 1 (64 x 2) measures the input scale
     assert pre == pytest.approx(np.median(full.top_singular_pretrained[1:]))

@@ -5,7 +5,7 @@
   bound, closed form), :func:`activation`, :func:`make_activation`, :func:`slope_curve`.
 * Data a network can learn: :func:`make_spirals`, :func:`make_teacher_regression`.
 * The one training loop: :func:`train`, with :class:`Hook` s that see each :class:`Step`,
-  :func:`make_optimizer` and :func:`shuffled_batches`.
+  :func:`make_optimizer`, :func:`shuffled_batches` and :func:`batches_with_replacement`.
 * Measurement: :func:`measure_gradient_flow` (:class:`GradientFlow`), :func:`histograms`,
   :func:`clip_effect`, :func:`loss_fn`.
 * Theory: :func:`gaussian_expectation` and the mean-field recursion
@@ -62,6 +62,7 @@ from vglib.core.train import (
     Step,
     TrainHistory,
     accuracy,
+    batches_with_replacement,
     make_optimizer,
     shuffled_batches,
     train,
@@ -85,6 +86,7 @@ __all__ = [
     "accuracy",
     "activation",
     "activation_slope",
+    "batches_with_replacement",
     "build_mlp",
     "check_batch",
     "check_choice",

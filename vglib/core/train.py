@@ -99,6 +99,35 @@ def shuffled_batches(
     return itertools.chain.from_iterable(itertools.repeat(loader))
 
 
+def batches_with_replacement(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int, *, seed: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless mini-batches of ``batch_size`` examples drawn with replacement.
+
+    Each batch draws its indices with ``torch.randint`` from a generator seeded with
+    ``seed``, so the same seed gives the same batches and the global random state is left
+    alone.
+
+    Parameters
+    ----------
+    X, y
+        The data set, one row per example.
+    batch_size
+        Examples per batch, >= 1.
+    seed
+        Seed of the draws.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    gen = torch.Generator().manual_seed(seed)
+
+    def draw() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+            yield X[idx], y[idx]
+
+    return draw()
+
+
 @dataclass
 class Step:
     """What the hooks of :func:`train` see at one step.

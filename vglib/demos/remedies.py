@@ -8,15 +8,15 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from vglib.compute.pretraining import (
+from vglib.demos.core import Choice, Demo, Slider
+from vglib.plots.base import activation_histograms, gradient_norms, note
+from vglib.studies.remedies import (
     PRETRAIN_INITS,
     STUDY_LAYERS,
     STUDY_WIDTH,
     PretrainFlow,
     pretraining_flow,
 )
-from vglib.demos.core import Choice, Demo, Slider
-from vglib.plots.base import activation_histograms, gradient_norms, note
 
 
 def _draw(result: PretrainFlow, axes: Sequence[Axes]) -> None:
@@ -93,7 +93,7 @@ pretraining_explorer = Demo(
             static=("default",),
         ),
     ),
-    compute=lambda num_pretrained, init: pretraining_flow(num_pretrained, init=init),
+    compute=pretraining_flow,
     draw=_draw,
     describe=_describe,
     ncols=2,

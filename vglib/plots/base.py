@@ -61,6 +61,19 @@ def update_line(ax: Axes, gid: str, x, y, **kwargs) -> Line2D:
     return line
 
 
+def update_hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
+    """Draw the horizontal line tagged ``gid`` at ``value`` on the first call; later calls move
+    it (and relabel it when ``label`` is given) and show it."""
+    line = find_artist(ax, gid, Line2D)
+    if line is None:
+        return ax.axhline(value, gid=gid, **kwargs)
+    line.set_ydata([value, value])
+    line.set_visible(True)
+    if "label" in kwargs:
+        line.set_label(kwargs["label"])
+    return line
+
+
 def update_text(ax: Axes, gid: str, text: str, **kwargs) -> Text:
     """Place the text tagged ``gid`` (bottom left) on the first call; later calls change it."""
     artist = find_artist(ax, gid, Text)

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from vglib.plots.base import (
@@ -18,20 +17,9 @@ from vglib.plots.base import (
     note,
     refresh,
     style,
+    update_hline,
     update_line,
 )
-
-
-def _hline(ax: Axes, gid: str, value: float, **kwargs) -> Line2D:
-    line = find_artist(ax, gid, Line2D)
-    if line is None:
-        line = ax.axhline(value, gid=gid, **kwargs)
-    else:
-        line.set_ydata([value, value])
-        line.set_visible(True)
-        if "label" in kwargs:
-            line.set_label(kwargs["label"])
-    return line
 
 
 def cliff_profile(
@@ -135,7 +123,7 @@ def cliff_gradient_norm(
         linewidth=2.2,
         **_plain(1),
     )
-    _hline(ax, f"{key}:threshold", threshold, color="0.3", linestyle=":", linewidth=1.2)
+    update_hline(ax, f"{key}:threshold", threshold, color="0.3", linestyle=":", linewidth=1.2)
     text = find_artist(ax, f"{key}:note", Text)
     if note_text is not None:
         note(ax, note_text, key=f"{key}:note")

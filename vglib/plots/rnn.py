@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from vglib.plots.base import (
@@ -17,6 +16,7 @@ from vglib.plots.base import (
     note,
     refresh,
     style,
+    update_hline,
     update_line,
 )
 
@@ -93,10 +93,5 @@ def baseline(value: float, *, label: str, ax: Axes | None = None, key: str = "ba
         The line's id.
     """
     ax = axes_for(ax)
-    line = find_artist(ax, key, Line2D)
-    if line is None:
-        ax.axhline(value, color="0.3", linestyle="--", linewidth=1.2, label=label, gid=key)
-    else:
-        line.set_ydata([value, value])
-        line.set_label(label)
+    update_hline(ax, key, value, color="0.3", linestyle="--", linewidth=1.2, label=label)
     return ax

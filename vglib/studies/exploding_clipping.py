@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -395,35 +395,6 @@ def initial_gradient_norms(
     return core.measure_gradient_flow(model, X, y).grad_norm
 
 
-def batches_with_replacement(
-    X: torch.Tensor, y: torch.Tensor, batch_size: int, *, seed: int = 0
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless mini-batches of ``batch_size`` examples drawn with replacement.
-
-    Each batch draws its indices with ``torch.randint`` from a generator seeded with
-    ``seed``, so the same seed gives the same batches and the global random state is left
-    alone.
-
-    Parameters
-    ----------
-    X, y
-        The data set, one row per example.
-    batch_size
-        Examples per batch, >= 1.
-    seed
-        Seed of the draws.
-    """
-    batch_size = core.check_int("batch_size", batch_size, minimum=1)
-    gen = torch.Generator().manual_seed(seed)
-
-    def draw() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        while True:
-            idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
-            yield X[idx], y[idx]
-
-    return draw()
-
-
 class _ClipAndRecord(core.Hook):
     """Clip before the update, record what clipping did, stop at the first non-finite step."""
 
@@ -496,7 +467,7 @@ def train_exploding(
         See :func:`exploding_mlp`.
     batch_size
         Examples per step, drawn with replacement from 512 spiral points
-        (:func:`batches_with_replacement`, seed ``seed + 1``).
+        (:func:`vglib.core.batches_with_replacement`, seed ``seed + 1``).
     seed
         Seed of the weights, the data and the batches.
     """
@@ -515,7 +486,7 @@ def train_exploding(
     record = _ClipAndRecord(mode, threshold)
     history = core.train(
         model,
-        batches=batches_with_replacement(X, y, batch_size, seed=seed + 1),
+        batches=core.batches_with_replacement(X, y, batch_size, seed=seed + 1),
         steps=steps,
         optimizer="sgd",
         lr=lr,
@@ -701,7 +672,7 @@ def train_grad_scaler(
         ``growth_interval`` steps without inf and halves at every step with one.
     batch_size, seed
         Batches of ``batch_size`` examples drawn with replacement
-        (:func:`batches_with_replacement`) from the seed ``seed``.
+        (:func:`vglib.core.batches_with_replacement`) from the seed ``seed``.
     """
     core.check_batch(model, X, y)
     steps = core.check_int("steps", steps, minimum=1)
@@ -712,7 +683,7 @@ def train_grad_scaler(
     scales: list[float] = []
     history = core.train(
         model,
-        batches=batches_with_replacement(X, y, batch_size, seed=seed),
+        batches=core.batches_with_replacement(X, y, batch_size, seed=seed),
         steps=steps,
         optimizer="sgd",
         lr=lr,

@@ -1,4 +1,4 @@
-"""Remedies measured in the remedies chapter: layer-wise pre-training, less depth, more steps.
+"""The remedies chapter's study: layer-wise pre-training, less depth, more steps, and the others.
 
 * :func:`pretrain_layerwise` -- greedy layer-wise pre-training of an MLP's hidden layers as
   (denoising) autoencoders on the inputs alone, the "multi-level hierarchy" of the remedy
@@ -11,12 +11,18 @@
   the same number of steps (what giving up depth costs).
 * :func:`catch_up` -- how far each layer's weights move in ``N`` and in ``10 N`` steps of
   gradient descent (what more steps, i.e. faster hardware, do and do not change).
+* :func:`gradient_ratio` and :func:`remedy_profile` -- one-number summaries of the remedies
+  measured in other chapters, taken from those chapters' studies
+  (:func:`vglib.studies.saturating_activations.flow_at_init`,
+  :func:`vglib.studies.batch_normalization.profile_model`); clipping's effect is
+  :func:`vglib.core.clip_effect`.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,19 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.batchnorm import BNProfile, profile_model
-from vglib.compute.data import make_spirals
-from vglib.compute.measure import GradientFlow, _check_batch, loss_fn, measure_gradient_flow
-from vglib.compute.models import MLP, build_mlp
-from vglib.compute.train import TrainHistory, accuracy, train
+from vglib import core
+from vglib.core import MLP, GradientFlow, TrainHistory
+from vglib.studies.batch_normalization import BNProfile, profile_model
+from vglib.studies.saturating_activations import flow_at_init
 
 #: Initializations the pre-training demo offers for the layers that are not pre-trained.
 PRETRAIN_INITS = ("default", "xavier")
-
-#: The arms of :func:`finetune_runs`.
-FINETUNE_ARMS = ("sigmoid, random init", "sigmoid, pre-trained", "ReLU, He init")
 
 # the pre-training study's fixed setting: a deep sigmoid network on the spirals
 STUDY_LAYERS = 8
@@ -81,23 +81,6 @@ class Pretraining:
         return len(self.encoders)
 
 
-def _check_plain(model: MLP) -> None:
-    if not isinstance(model, MLP):
-        raise ValueError(
-            f"model must be a vglib MLP from build_mlp(...), got {type(model).__name__}"
-        )
-    block = model.layers[0]
-    if (
-        block.residual
-        or any(b.residual for b in model.layers)
-        or not isinstance(block.norm, nn.Identity)
-    ):
-        raise ValueError(
-            "layer-wise pre-training needs a plain network: build_mlp(..., batch_norm=False, "
-            "residual=False)"
-        )
-
-
 @torch.no_grad()
 def _reconstruction_error(
     encoder: nn.Linear, decoder: nn.Linear, act: nn.Module, H: torch.Tensor
@@ -105,7 +88,18 @@ def _reconstruction_error(
     return F.mse_loss(decoder(act(encoder(H))), H).item()
 
 
-@one_thread()
+def _denoising_batches(
+    H: torch.Tensor, noise: float, batch_size: int, gen: torch.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless ``(corrupted, clean)`` batches of rows of ``H``, drawn with replacement."""
+    scale = H.std(dim=0, keepdim=True)
+    while True:
+        idx = torch.randint(0, H.shape[0], (batch_size,), generator=gen)
+        clean = H[idx]
+        yield clean + noise * scale * torch.randn(clean.shape, generator=gen), clean
+
+
+@core.one_thread()
 def pretrain_layerwise(
     model: MLP,
     X: torch.Tensor,
@@ -125,13 +119,14 @@ def pretrain_layerwise(
     ``H~ = H + noise * std(H) * e`` with ``e ~ N(0, 1)`` per feature, by minimising the mean
     squared error with Adam. The labels are never used. The encoder starts from the layer's
     own initial weights and is copied into the layer when done; the decoder is discarded.
+    Each autoencoder is trained by :func:`vglib.core.train`.
     Because each layer only sees the layers below it, pre-training ``k`` layers gives the same
     first ``k`` layers as pre-training more of them with the same ``seed``.
 
     Parameters
     ----------
     model
-        A plain network from :func:`vglib.compute.build_mlp` (no batch norm, no skips); it is
+        A plain network from :func:`vglib.core.build_mlp` (no batch norm, no skips); it is
         copied, not changed.
     X
         Inputs, shape ``(n, in_features)``.
@@ -154,7 +149,7 @@ def pretrain_layerwise(
     -------
     Pretraining
     """
-    _check_plain(model)
+    core.check_mlp(model, plain=True)
     if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[1] != model.in_features:
         raise ValueError(
             f"X must be a 2-D tensor (n, {model.in_features}), got "
@@ -163,12 +158,12 @@ def pretrain_layerwise(
     num_layers = len(model.layers)
     if num_pretrained is None:
         num_pretrained = num_layers
-    check_int("num_pretrained", num_pretrained, minimum=0, maximum=num_layers)
-    check_int("steps", steps, minimum=1)
-    check_real("lr", lr, minimum=0.0, strict_minimum=True)
-    check_real("noise", noise, minimum=0.0)
-    check_int("batch_size", batch_size, minimum=1)
-    gen = torch.Generator().manual_seed(check_int("seed", seed))
+    core.check_int("num_pretrained", num_pretrained, minimum=0, maximum=num_layers)
+    core.check_int("steps", steps, minimum=1)
+    core.check_real("lr", lr, minimum=0.0, strict_minimum=True)
+    core.check_real("noise", noise, minimum=0.0)
+    core.check_int("batch_size", batch_size, minimum=1)
+    gen = torch.Generator().manual_seed(core.check_int("seed", seed))
 
     net = copy.deepcopy(model)
     encoders, decoders, before, after, variance = [], [], [], [], []
@@ -178,24 +173,24 @@ def pretrain_layerwise(
         encoder = copy.deepcopy(block.linear)
         with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws from the global RNG
             decoder = nn.Linear(encoder.out_features, encoder.in_features)
-        with (
-            torch.no_grad()
-        ):  # the decoder's initial weights from our generator, not the global one
+        # the decoder's initial weights from our generator, not the global one
+        with torch.no_grad():
             bound = 1.0 / encoder.out_features**0.5
             decoder.weight.copy_((torch.rand(decoder.weight.shape, generator=gen) * 2 - 1) * bound)
             decoder.bias.zero_()
         act = block.act
         before.append(_reconstruction_error(encoder, decoder, act, H))
         variance.append(H.var(dim=0).mean().item())
-        scale = H.std(dim=0, keepdim=True)
-        opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=lr)
-        for _ in range(steps):
-            idx = torch.randint(0, H.shape[0], (batch_size,), generator=gen)
-            clean = H[idx]
-            noisy = clean + noise * scale * torch.randn(clean.shape, generator=gen)
-            opt.zero_grad(set_to_none=True)
-            F.mse_loss(decoder(act(encoder(noisy))), clean).backward()
-            opt.step()
+        core.train(
+            nn.Sequential(encoder, act, decoder),
+            batches=_denoising_batches(H, noise, batch_size, gen),
+            steps=steps,
+            lr=lr,
+            optimizer="adam",
+            loss="mse",
+            record_every=None,
+            progress=False,
+        )
         after.append(_reconstruction_error(encoder, decoder, act, H))
         with torch.no_grad():
             block.linear.weight.copy_(encoder.weight)
@@ -220,7 +215,7 @@ def pretrained_layers(pretraining: Pretraining, model: MLP, num_layers: int) -> 
     ``num_layers`` layers of a deeper pre-training are exactly what pre-training
     ``num_layers`` layers would give.
     """
-    check_int("num_layers", num_layers, minimum=0, maximum=pretraining.num_pretrained)
+    core.check_int("num_layers", num_layers, minimum=0, maximum=pretraining.num_pretrained)
     net = copy.deepcopy(model)
     with torch.no_grad():
         for block, encoder in zip(net.layers[:num_layers], pretraining.encoders, strict=False):
@@ -235,13 +230,13 @@ def study_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
     The first 800 points are for training (and pre-training), the last 200 are held out.
     """
-    return make_spirals(STUDY_SAMPLES, seed=seed)
+    return core.make_spirals(STUDY_SAMPLES, seed=seed)
 
 
 def study_model(init: str = "default", *, seed: int = 0) -> MLP:
     """The study's random network: 8 sigmoid layers of width 64, 2 inputs, 2 classes."""
-    check_choice("init", init, PRETRAIN_INITS)
-    return build_mlp(
+    core.check_choice("init", init, PRETRAIN_INITS)
+    return core.build_mlp(
         2, 2, num_layers=STUDY_LAYERS, width=STUDY_WIDTH, activation="sigmoid", init=init, seed=seed
     )
 
@@ -261,8 +256,8 @@ def study_pretraining(init: str = "default", *, seed: int = 0) -> Pretraining:
 
     Treat the result as read-only: it is shared between calls.
     """
-    check_choice("init", init, PRETRAIN_INITS)
-    return _study_pretraining(init, check_int("seed", seed))
+    core.check_choice("init", init, PRETRAIN_INITS)
+    return _study_pretraining(init, core.check_int("seed", seed))
 
 
 @dataclass(frozen=True)
@@ -274,7 +269,7 @@ class PretrainFlow:
     num_pretrained
         How many of the first hidden layers carry pre-trained weights.
     random, pretrained
-        :class:`~vglib.compute.GradientFlow` of the random network and of the same network
+        :class:`~vglib.core.GradientFlow` of the random network and of the same network
         with its first ``num_pretrained`` layers pre-trained, on the same batch.
     recon_after, input_variance
         The reconstruction error of each pre-trained layer's autoencoder and the variance of
@@ -321,33 +316,44 @@ def top_singular_values(model: MLP) -> np.ndarray:
         )
 
 
-@functools.lru_cache(maxsize=8)
-def _random_reference(init: str, seed: int) -> dict:
-    """The random network and its flow on the study batch, and every layer's top singular value.
+@dataclass(frozen=True)
+class _Reference:
+    """The random study network, its batch and flow, and every layer's top singular value."""
 
-    Shared between calls: callers copy the model before changing it.
-    """
+    model: MLP
+    X: torch.Tensor
+    y: torch.Tensor
+    flow: GradientFlow
+    sv_random: np.ndarray
+    sv_pretrained: np.ndarray
+
+
+@functools.lru_cache(maxsize=8)
+def _random_reference(init: str, seed: int) -> _Reference:
+    """Shared between calls: callers copy the model before changing it."""
     X, y = study_data(seed)
     X, y = X[:STUDY_BATCH], y[:STUDY_BATCH]
     model = study_model(init, seed=seed)
-    with one_thread():
-        flow = measure_gradient_flow(model, X, y)
+    with core.one_thread():
+        flow = core.measure_gradient_flow(model, X, y)
     pre = study_pretraining(init, seed=seed)
-    return {
-        "model": model,
-        "X": X,
-        "y": y,
-        "flow": flow,
-        "sv_random": top_singular_values(model),
-        "sv_pretrained": top_singular_values(pre.model),
-    }
+    return _Reference(
+        model=model,
+        X=X,
+        y=y,
+        flow=flow,
+        sv_random=top_singular_values(model),
+        sv_pretrained=top_singular_values(pre.model),
+    )
 
 
+@functools.cache
 def pretraining_flow(num_pretrained: int, *, init: str = "default", seed: int = 0) -> PretrainFlow:
     """Measure the study network at the start of fine-tuning with ``num_pretrained`` layers pre-trained.
 
     The pre-training (:func:`study_pretraining`) and the random network's measurement are
-    cached, so a call after the first costs one forward and backward pass.
+    cached, so a call after the first costs one forward and backward pass; the result is
+    memoised too (the demo's frames and the chapter's numbers are one computation).
 
     Parameters
     ----------
@@ -359,17 +365,17 @@ def pretraining_flow(num_pretrained: int, *, init: str = "default", seed: int = 
     seed
         Seed of the data, the network and the pre-training.
     """
-    check_int("num_pretrained", num_pretrained, minimum=0, maximum=STUDY_LAYERS)
-    check_choice("init", init, PRETRAIN_INITS)
+    core.check_int("num_pretrained", num_pretrained, minimum=0, maximum=STUDY_LAYERS)
+    core.check_choice("init", init, PRETRAIN_INITS)
     pre = study_pretraining(init, seed=seed)
-    ref = _random_reference(init, check_int("seed", seed))
-    sv_random, sv_pre = ref["sv_random"], ref["sv_pretrained"]
-    model = pretrained_layers(pre, ref["model"], num_pretrained)
-    with one_thread():  # one pass of small tensors: one thread is faster on a loaded machine
-        flow = measure_gradient_flow(model, ref["X"], ref["y"])
+    ref = _random_reference(init, core.check_int("seed", seed))
+    sv_random, sv_pre = ref.sv_random, ref.sv_pretrained
+    model = pretrained_layers(pre, ref.model, num_pretrained)
+    with core.one_thread():  # one pass of small tensors: one thread is faster on a loaded machine
+        flow = core.measure_gradient_flow(model, ref.X, ref.y)
     return PretrainFlow(
         num_pretrained=num_pretrained,
-        random=ref["flow"],
+        random=ref.flow,
         pretrained=flow,
         recon_after=pre.recon_after[:num_pretrained],
         input_variance=pre.input_variance[:num_pretrained],
@@ -393,16 +399,45 @@ def norm_matched_flow(init: str = "default", *, seed: int = 0) -> GradientFlow:
         for block, encoder in zip(model.layers, pre.encoders, strict=True):
             block.linear.weight.mul_(encoder.weight.norm() / block.linear.weight.norm())
     X, y = study_data(seed)
-    return measure_gradient_flow(model, X[:STUDY_BATCH], y[:STUDY_BATCH])
+    return core.measure_gradient_flow(model, X[:STUDY_BATCH], y[:STUDY_BATCH])
 
 
 @dataclass(frozen=True)
 class FinetuneRun:
-    """One arm of :func:`finetune_runs`: its training history and held-out accuracy."""
+    """One arm of :func:`finetune_runs`.
+
+    Attributes
+    ----------
+    history
+        The training history (loss recorded every ``record_every`` steps).
+    test_accuracy
+        Accuracy on the 200 held-out points after training.
+    start_flow
+        The network measured on the study batch before training.
+    """
 
     history: TrainHistory
     test_accuracy: float
     start_flow: GradientFlow
+
+
+@dataclass(frozen=True)
+class FinetuneRuns:
+    """The three arms of :func:`finetune_runs`, trained with the same budget.
+
+    Attributes
+    ----------
+    sigmoid_random
+        :func:`study_model` (PyTorch's default init) trained from scratch.
+    sigmoid_pretrained
+        The same network after :func:`study_pretraining`, fine-tuned.
+    relu_he
+        The same shape with ReLU and He initialization, no pre-training.
+    """
+
+    sigmoid_random: FinetuneRun
+    sigmoid_pretrained: FinetuneRun
+    relu_he: FinetuneRun
 
 
 def finetune_runs(
@@ -412,31 +447,26 @@ def finetune_runs(
     batch_size: int = 64,
     record_every: int = 20,
     seed: int = 0,
-) -> dict[str, FinetuneRun]:
-    """Train the three arms of :data:`FINETUNE_ARMS` on the study's spirals, with the same budget.
+) -> FinetuneRuns:
+    """Train the three arms of :class:`FinetuneRuns` on the study's spirals, with the same budget.
 
-    * ``sigmoid, random init``: :func:`study_model` (PyTorch's default init) trained from scratch;
-    * ``sigmoid, pre-trained``: the same network after :func:`study_pretraining`, fine-tuned;
-    * ``ReLU, He init``: the same shape with ReLU and He initialization, no pre-training.
-
-    All use Adam with learning rate ``lr`` on the first 800 points; accuracy is measured on the
-    last 200.
+    All use Adam with learning rate ``lr`` on the first 800 points (:func:`vglib.core.train`);
+    accuracy is measured on the last 200.
 
     Returns
     -------
-    dict
-        ``{arm: FinetuneRun}`` in the order of :data:`FINETUNE_ARMS`.
+    FinetuneRuns
     """
-    check_int("steps", steps, minimum=1)
+    core.check_int("steps", steps, minimum=1)
     X, y = study_data(seed)
     Xtr, ytr, Xte, yte = X[:STUDY_TRAIN], y[:STUDY_TRAIN], X[STUDY_TRAIN:], y[STUDY_TRAIN:]
     random_model = study_model("default", seed=seed)
     models = {
-        FINETUNE_ARMS[0]: random_model,
-        FINETUNE_ARMS[1]: pretrained_layers(
+        "sigmoid_random": random_model,
+        "sigmoid_pretrained": pretrained_layers(
             study_pretraining("default", seed=seed), random_model, STUDY_LAYERS
         ),
-        FINETUNE_ARMS[2]: build_mlp(
+        "relu_he": core.build_mlp(
             2,
             2,
             num_layers=STUDY_LAYERS,
@@ -449,8 +479,8 @@ def finetune_runs(
     runs = {}
     for arm, model in models.items():
         model = copy.deepcopy(model)
-        flow = measure_gradient_flow(model, X[:STUDY_BATCH], y[:STUDY_BATCH])
-        history = train(
+        flow = core.measure_gradient_flow(model, X[:STUDY_BATCH], y[:STUDY_BATCH])
+        history = core.train(
             model,
             Xtr,
             ytr,
@@ -462,8 +492,8 @@ def finetune_runs(
             seed=seed,
             progress=False,
         )
-        runs[arm] = FinetuneRun(history, accuracy(model, Xte, yte), flow)
-    return runs
+        runs[arm] = FinetuneRun(history, core.accuracy(model, Xte, yte), flow)
+    return FinetuneRuns(**runs)
 
 
 # -- reduced depth ----------------------------------------------------------------------------
@@ -475,8 +505,6 @@ class DepthBudget:
 
     Attributes
     ----------
-    label
-        A name per network, e.g. ``"1 x 64"``.
     num_layers, width, num_params
         Hidden layers, units per hidden layer and number of trainable parameters.
     best_loss
@@ -490,7 +518,6 @@ class DepthBudget:
         ``(networks, records)``.
     """
 
-    label: tuple[str, ...]
     num_layers: np.ndarray
     width: np.ndarray
     num_params: np.ndarray
@@ -499,6 +526,11 @@ class DepthBudget:
     test_accuracy: np.ndarray
     step: np.ndarray
     loss: np.ndarray
+
+    @property
+    def label(self) -> tuple[str, ...]:
+        """A name per network, ``"layers x width"`` (e.g. ``"1 x 64"``)."""
+        return tuple(f"{n} x {w}" for n, w in zip(self.num_layers, self.width, strict=True))
 
 
 def _num_params(model: nn.Module) -> int:
@@ -511,7 +543,7 @@ def matched_width(num_params: int, *, in_features: int = 2, out_features: int = 
     A single hidden layer of width ``w`` has ``(in_features + 1 + out_features) w +
     out_features`` parameters.
     """
-    check_int("num_params", num_params, minimum=1)
+    core.check_int("num_params", num_params, minimum=1)
     return max(1, round((num_params - out_features) / (in_features + 1 + out_features)))
 
 
@@ -530,9 +562,9 @@ def depth_budget(
     """Train ReLU networks with He initialization of several depths on the same budget.
 
     The task is a two-arm spiral with ``turns`` turns (1000 points, 800 for training). Every
-    network takes ``steps`` Adam steps with learning rate ``lr``. With ``add_matched_shallow``
-    a network with one hidden layer and as many parameters as the deepest one is added, so
-    that depth is not confused with size.
+    network takes ``steps`` Adam steps with learning rate ``lr`` (:func:`vglib.core.train`).
+    With ``add_matched_shallow`` a network with one hidden layer and as many parameters as the
+    deepest one is added, so that depth is not confused with size.
 
     Returns
     -------
@@ -541,24 +573,22 @@ def depth_budget(
     if not depths:
         raise ValueError("depths must list at least one depth, e.g. depths=(1, 2, 4)")
     for d in depths:
-        check_int("depth", d, minimum=1, maximum=64)
-    check_int("width", width, minimum=1)
-    check_int("steps", steps, minimum=1)
-    X, y = make_spirals(STUDY_SAMPLES, turns=turns, seed=seed)
+        core.check_int("depth", d, minimum=1, maximum=64)
+    core.check_int("width", width, minimum=1)
+    core.check_int("steps", steps, minimum=1)
+    X, y = core.make_spirals(STUDY_SAMPLES, turns=turns, seed=seed)
     Xtr, ytr, Xte, yte = X[:STUDY_TRAIN], y[:STUDY_TRAIN], X[STUDY_TRAIN:], y[STUDY_TRAIN:]
     shapes = [(d, width) for d in depths]
     if add_matched_shallow:
-        deepest = build_mlp(2, 2, num_layers=max(depths), width=width, seed=seed)
+        deepest = core.build_mlp(2, 2, num_layers=max(depths), width=width, seed=seed)
         shapes.append((1, matched_width(_num_params(deepest))))
-    rows: dict[str, list] = {
-        k: [] for k in ("label", "L", "w", "p", "best", "final", "acc", "loss")
-    }
+    rows: dict[str, list] = {k: [] for k in ("params", "best", "final", "acc", "loss")}
     step = np.array([])
     for num_layers, w in shapes:
-        model = build_mlp(
+        model = core.build_mlp(
             2, 2, num_layers=num_layers, width=w, activation="relu", init="he", seed=seed
         )
-        history = train(
+        history = core.train(
             model,
             Xtr,
             ytr,
@@ -571,21 +601,17 @@ def depth_budget(
             progress=False,
         )
         with torch.no_grad():
-            final = loss_fn(model(Xtr), ytr).item()
+            final = core.loss_fn(model(Xtr), ytr).item()
         step = history.step
-        rows["label"].append(f"{num_layers} x {w}")
-        rows["L"].append(num_layers)
-        rows["w"].append(w)
-        rows["p"].append(_num_params(model))
+        rows["params"].append(_num_params(model))
         rows["best"].append(float(history.loss.min()))
         rows["final"].append(final)
-        rows["acc"].append(accuracy(model, Xte, yte))
+        rows["acc"].append(core.accuracy(model, Xte, yte))
         rows["loss"].append(history.loss)
     return DepthBudget(
-        label=tuple(rows["label"]),
-        num_layers=np.array(rows["L"]),
-        width=np.array(rows["w"]),
-        num_params=np.array(rows["p"]),
+        num_layers=np.array([n for n, _ in shapes]),
+        width=np.array([w for _, w in shapes]),
+        num_params=np.array(rows["params"]),
         best_loss=np.array(rows["best"]),
         final_loss=np.array(rows["final"]),
         test_accuracy=np.array(rows["acc"]),
@@ -640,7 +666,7 @@ class CatchUp:
         return self.steps * self.change_short[-1] / self.change_short
 
 
-@one_thread()
+@core.one_thread()
 def catch_up(
     model: MLP,
     X: torch.Tensor,
@@ -653,10 +679,13 @@ def catch_up(
 ) -> CatchUp:
     """Run full-batch gradient descent on a copy of ``model`` and record each layer's move.
 
+    The run is :func:`vglib.core.train` with plain SGD on the whole data set: ``steps`` steps,
+    then ``(factor - 1) * steps`` more, continuing with the same optimizer.
+
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp`; copied, not changed.
+        A network from :func:`vglib.core.build_mlp`; copied, not changed.
     X, y
         The training data, ``(n, in_features)`` and ``(n,)`` (or ``(n, out)`` targets).
     steps
@@ -673,40 +702,44 @@ def catch_up(
     -------
     CatchUp
     """
-    _check_batch(model, X, y)
-    check_int("steps", steps, minimum=1)
-    check_int("factor", factor, minimum=2)
-    check_real("lr", lr, minimum=0.0, strict_minimum=True)
+    core.check_batch(model, X, y)
+    core.check_int("steps", steps, minimum=1)
+    core.check_int("factor", factor, minimum=2)
+    core.check_real("lr", lr, minimum=0.0, strict_minimum=True)
     torch_dtype = {"float32": torch.float32, "float64": torch.float64}[
-        check_choice("dtype", dtype, ("float32", "float64"))
+        core.check_choice("dtype", dtype, ("float32", "float64"))
     ]
     net = copy.deepcopy(model).to(torch_dtype)
     X = X.to(torch_dtype)
     y = y.to(torch_dtype) if y.is_floating_point() else y
     weights = [block.linear.weight for block in net.layers]
     start = [w.detach().clone() for w in weights]
-    opt = torch.optim.SGD(net.parameters(), lr=lr)
-    grad_norm = short = None
-    for step in range(1, factor * steps + 1):
-        opt.zero_grad(set_to_none=True)
-        loss_fn(net(X), y).backward()
-        if grad_norm is None:
-            grad_norm = np.array([w.grad.norm().item() for w in weights])
-        opt.step()
-        if step == steps:
-            short = np.array(
-                [(w.detach() - w0).norm().item() for w, w0 in zip(weights, start, strict=True)]
-            )
-    long = np.array([(w.detach() - w0).norm().item() for w, w0 in zip(weights, start, strict=True)])
+    opt = core.make_optimizer(net.parameters(), "sgd", lr)
+    first_grad: list[np.ndarray] = []
+
+    def keep_first_gradient(step: core.Step) -> None:
+        if step.number == 1:
+            first_grad.append(np.array([w.grad.norm().item() for w in weights]))
+
+    def moves() -> np.ndarray:
+        return np.array(
+            [(w.detach() - w0).norm().item() for w, w0 in zip(weights, start, strict=True)]
+        )
+
+    run = {"X": X, "y": y, "optimizer": opt, "batch_size": None, "record_every": None}
+    core.train(net, **run, steps=steps, on_step=keep_first_gradient, progress=False)
+    short = moves()
+    core.train(net, **run, steps=(factor - 1) * steps, progress=False)
+    long = moves()
     changed = np.array(
         [(w.detach() != w0).double().mean().item() for w, w0 in zip(weights, start, strict=True)]
     )
     opt.zero_grad(set_to_none=True)
-    loss_fn(net(X), y).backward()
+    core.loss_fn(net(X), y).backward()
     grad_end = np.array([w.grad.norm().item() for w in weights])
     return CatchUp(
         layer=np.arange(1, len(weights) + 1),
-        grad_norm=grad_norm,
+        grad_norm=first_grad[0],
         grad_norm_end=grad_end,
         frac_changed=changed,
         change_short=short,
@@ -718,36 +751,6 @@ def catch_up(
 
 
 # -- one-number summaries of the remedies measured in other chapters -----------------------------
-def remedy_network(
-    num_layers: int,
-    activation: str,
-    init: str,
-    *,
-    batch_norm: bool = False,
-    residual: bool = False,
-    width: int = 64,
-    seed: int = 0,
-) -> tuple[MLP, torch.Tensor, torch.Tensor]:
-    """A fresh :func:`build_mlp` network and the 256 spiral points it is measured on.
-
-    The arguments are those of :func:`vglib.compute.build_mlp`; returns ``(model, X, y)``
-    with ``X`` of shape ``(256, 2)`` and ``y`` of shape ``(256,)``.
-    """
-    X, y = make_spirals(STUDY_BATCH, seed=seed)
-    model = build_mlp(
-        2,
-        2,
-        num_layers=num_layers,
-        width=width,
-        activation=activation,
-        init=init,
-        batch_norm=batch_norm,
-        residual=residual,
-        seed=seed,
-    )
-    return model, X, y
-
-
 def gradient_ratio(
     num_layers: int,
     activation: str,
@@ -758,22 +761,24 @@ def gradient_ratio(
     width: int = 64,
     seed: int = 0,
 ) -> float:
-    """``‖∂L/∂h_1‖ / ‖∂L/∂h_L‖`` of a fresh :func:`build_mlp` network on 256 spiral points.
+    """``‖∂L/∂h_1‖ / ‖∂L/∂h_L‖`` of a fresh :func:`vglib.core.build_mlp` network on 256 spiral points.
 
-    One forward and backward pass (see :func:`vglib.compute.measure_gradient_flow`) through
-    :func:`remedy_network`; the arguments are those of :func:`vglib.compute.build_mlp`.
+    The measurement of :func:`vglib.studies.saturating_activations.flow_at_init` (one forward
+    and backward pass), run on one torch thread; the arguments are those of
+    :func:`vglib.core.build_mlp`. ``flow_at_init`` is memoised: with batch norm the last digits
+    depend on the thread count of its first call (about 3e-6 relative), so a process that
+    measured the same network on several threads before gets that earlier value.
     """
-    model, X, y = remedy_network(
-        num_layers,
-        activation,
-        init,
-        batch_norm=batch_norm,
-        residual=residual,
-        width=width,
-        seed=seed,
-    )
-    with one_thread():
-        return measure_gradient_flow(model, X, y).first_to_last
+    with core.one_thread():
+        return flow_at_init(
+            num_layers=num_layers,
+            activation=activation,
+            init=init,
+            batch_norm=batch_norm,
+            residual=residual,
+            width=width,
+            seed=seed,
+        ).flow.first_to_last
 
 
 def remedy_profile(
@@ -788,58 +793,21 @@ def remedy_profile(
 ) -> BNProfile:
     """The pass of :func:`gradient_ratio`, with each batch norm's backward gain and the slopes.
 
-    See :func:`vglib.compute.batchnorm.profile_model`: ``gain`` is ``gamma / sigma_B`` per
-    layer (NaN without batch norm), ``slope`` the mean activation slope per layer, and
-    ``flow.first_to_last`` equals :func:`gradient_ratio` with the same arguments.
+    See :func:`vglib.studies.batch_normalization.profile_model`: ``gain`` is ``gamma /
+    sigma_B`` per layer (NaN without batch norm), ``slope`` the mean activation slope per
+    layer, and ``flow.first_to_last`` equals :func:`gradient_ratio` with the same arguments.
     """
-    model, X, y = remedy_network(
-        num_layers,
-        activation,
-        init,
+    X, y = core.make_spirals(STUDY_BATCH, seed=seed)
+    model = core.build_mlp(
+        2,
+        2,
+        num_layers=num_layers,
+        width=width,
+        activation=activation,
+        init=init,
         batch_norm=batch_norm,
         residual=residual,
-        width=width,
         seed=seed,
     )
-    with one_thread():
+    with core.one_thread():
         return profile_model(model, X, y)
-
-
-@dataclass(frozen=True)
-class ClipEffect:
-    """Per-layer weight-gradient norms before and after ``clip_grad_norm_``.
-
-    Attributes
-    ----------
-    before, after
-        ``‖∂L/∂W_l‖`` per hidden layer, shape ``(num_layers,)``.
-    total_norm
-        The norm over all parameters that ``clip_grad_norm_`` compared with ``max_norm``.
-    max_norm
-        The threshold.
-    """
-
-    before: np.ndarray
-    after: np.ndarray
-    total_norm: float
-    max_norm: float
-
-
-def clip_effect(
-    model: MLP, X: torch.Tensor, y: torch.Tensor, *, max_norm: float = 1.0
-) -> ClipEffect:
-    """Compute one gradient of a copy of ``model`` and apply ``torch.nn.utils.clip_grad_norm_``.
-
-    Clipping rescales the whole gradient by ``min(1, max_norm / total_norm)``: it can only
-    shrink it, and it shrinks every layer by the same factor.
-    """
-    _check_batch(model, X, y)
-    check_real("max_norm", max_norm, minimum=0.0, strict_minimum=True)
-    net = copy.deepcopy(model)
-    net.zero_grad(set_to_none=True)
-    loss_fn(net(X), y).backward()
-    weights = [block.linear.weight for block in net.layers]
-    before = np.array([w.grad.norm().item() for w in weights])
-    total = torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm)
-    after = np.array([w.grad.norm().item() for w in weights])
-    return ClipEffect(before=before, after=after, total_norm=float(total), max_norm=float(max_norm))
