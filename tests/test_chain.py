@@ -14,9 +14,13 @@ import torch
 from matplotlib.figure import Figure
 from torch.testing import assert_close
 
-import vglib.compute as vc
-from vglib.compute.chain import (
+from vglib import core
+from vglib.demos import whisper_chain
+from vglib.plots.chain import chain_gradients, layer_factors
+from vglib.studies.chain_rule import (
     CHAIN_ACTIVATIONS,
+    CHAIN_WEIGHTS,
+    CLOSED_FORM_ACTIVATIONS,
     autograd_backprop,
     decay_study,
     end_to_end_jacobian,
@@ -29,8 +33,6 @@ from vglib.compute.chain import (
     scalar_chain,
     worked_graph,
 )
-from vglib.demos.chain import whisper_chain
-from vglib.plots.chain import chain_gradients, layer_factors
 
 F64 = {"rtol": 1e-12, "atol": 1e-13}
 
@@ -92,8 +94,8 @@ def test_scalar_chain_bad_arguments():
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "identity"])
 @pytest.mark.parametrize("target", ["labels", "real"])
 def test_manual_backprop_matches_autograd_to_float64_precision(activation, target):
-    model = vc.build_mlp(2, 3, num_layers=3, width=16, activation=activation, seed=1).double()
-    X, labels = vc.make_spirals(64, seed=0)
+    model = core.build_mlp(2, 3, num_layers=3, width=16, activation=activation, seed=1).double()
+    X, labels = core.make_spirals(64, seed=0)
     X = X.double()
     y = labels if target == "labels" else torch.randn(64, 3, dtype=torch.float64)
     manual, auto = manual_backprop(model, X, y), autograd_backprop(model, X, y)
@@ -108,13 +110,13 @@ def test_manual_backprop_matches_autograd_to_float64_precision(activation, targe
 
 
 def test_manual_backprop_rejects_what_it_does_not_handle():
-    X, y = vc.make_spirals(8, seed=0)
-    with pytest.raises(ValueError, match="'identity', 'sigmoid', 'tanh', 'relu'"):
-        manual_backprop(vc.build_mlp(2, 2, num_layers=2, activation="gelu"), X, y)
+    X, y = core.make_spirals(8, seed=0)
+    with pytest.raises(ValueError, match="'sigmoid', 'tanh', 'relu', 'identity'"):
+        manual_backprop(core.build_mlp(2, 2, num_layers=2, activation="gelu"), X, y)
     with pytest.raises(ValueError, match="plain MLPs only"):
-        manual_backprop(vc.build_mlp(2, 2, num_layers=2, batch_norm=True), X, y)
+        manual_backprop(core.build_mlp(2, 2, num_layers=2, batch_norm=True), X, y)
     with pytest.raises(ValueError, match="'cross_entropy', 'mse'"):
-        manual_backprop(vc.build_mlp(2, 2, num_layers=2), X, y, loss="hinge")
+        manual_backprop(core.build_mlp(2, 2, num_layers=2), X, y, loss="hinge")
     with pytest.raises(ValueError, match="vglib MLP"):
         manual_backprop(torch.nn.Linear(2, 2), X, y)
 
@@ -148,6 +150,12 @@ def test_jacobian_products_match_end_to_end_autograd(activation):
     assert np.all(chain.norm_from_first <= chain.product_from_first * (1 + 1e-10))
     assert np.all(chain.product_from_first <= chain.bound_from_first * (1 + 1e-10))
     assert np.all(chain.norm_to_last <= chain.bound_to_last * (1 + 1e-10))
+
+
+@pytest.mark.parametrize("activation", CLOSED_FORM_ACTIVATIONS)
+def test_gamma_is_the_largest_slope_autograd_finds(activation):
+    model, x = random_network(num_layers=2, width=4, activation=activation, weight_scale=1.0)
+    assert jacobian_chain(model, x).gamma == pytest.approx(core.max_slope(activation), abs=1e-12)
 
 
 def test_linear_network_bound_is_exact_for_one_layer():
@@ -185,7 +193,7 @@ def test_jacobian_bad_arguments():
         jacobian_chain(
             random_network(num_layers=1, width=4, activation="tanh", weight_scale=1)[0], x
         )
-    with pytest.raises(ValueError, match="'identity', 'sigmoid', 'tanh', 'relu'"):
+    with pytest.raises(ValueError, match="'sigmoid', 'tanh', 'relu', 'identity'"):
         random_network(num_layers=2, width=4, activation="elu", weight_scale=1.0)
 
 
@@ -237,15 +245,18 @@ def test_whisper_chain_cited_settings_are_static_frames():
         whisper_chain.setting_text("tanh, w = 1.1")
         == "depth L = 50, weight w = 1.1, activation = tanh"
     )
-    chain = whisper_chain.result(**whisper_chain.cite("sigmoid, w = 4"))
+    values = whisper_chain.cite("sigmoid, w = 4")
+    chain = scalar_chain(**values)
+    assert chain is whisper_chain.result(**values)  # one computation for the book and the prose
     assert chain.weight == 4.0 and chain.activation == "sigmoid" and chain.num_layers == 50
+    assert whisper_chain.params[1].values == CHAIN_WEIGHTS
 
 
 def test_mean_field_rate_matches_theory_and_measurement():
-    field = vc.mean_field_profile("tanh", num_layers=10, sigma_w2=0.25, q_in=1.0)
+    field = core.mean_field_profile("tanh", num_layers=10, sigma_w2=0.25, q_in=1.0)
     expected = float(np.mean(0.5 * np.log(field.chi[1:])))
     assert mean_field_rate(0.5, num_layers=10) == pytest.approx(expected, rel=1e-12)
     study = decay_study((0.5,), num_layers=30, width=32, num_networks=2)
     assert study.rate.mean() == pytest.approx(mean_field_rate(0.5, num_layers=30), abs=0.05)
-    with pytest.raises(ValueError, match="'identity', 'sigmoid', 'tanh', 'relu'"):
+    with pytest.raises(ValueError, match="'sigmoid', 'tanh', 'relu', 'identity'"):
         mean_field_rate(1.0, activation="selu")

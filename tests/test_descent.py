@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from torch.testing import assert_close
 
-import vglib.compute as vc
-from vglib.compute.descent import (
+from vglib import core
+from vglib.demos import descent_explorer
+from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer
+from vglib.studies.gradient_descent import (
+    EXPLORER_LRS,
+    EXPLORER_SURFACE,
     LeastSquares,
     Quadratic,
-    _cosine,
     convergence_rate,
     divergence_threshold,
+    exact_cosine,
+    explorer_run,
     flat_grad,
     gradient_agreement,
     gradient_alignment,
@@ -29,12 +32,10 @@ from vglib.compute.descent import (
     surface_grid,
     trajectory,
 )
-from vglib.demos.descent import descent_explorer
-from vglib.plots.descent import contour_path, loglog, loss_curve, per_layer
 
 
 def _problem():
-    X, y = vc.make_spirals(256, seed=0)
+    X, y = core.make_spirals(256, seed=0)
     return LeastSquares(polynomial_features(X, 2), (2 * y - 1).double())
 
 
@@ -100,7 +101,7 @@ def test_measured_divergence_threshold_is_two_over_lambda_max():
 
 def test_least_squares_hessian_is_the_design_gram_matrix():
     ls = _problem()
-    A = ls._design
+    A = ls.design
     H = torch.autograd.functional.hessian(ls, torch.zeros(ls.num_params, dtype=torch.float64))
     assert_close(H, A.T @ A / A.shape[0])
     star = ls.solution()
@@ -122,8 +123,8 @@ def test_convergence_rate_matches_the_slowest_eigen_direction():
 
 # -- gradient noise ----------------------------------------------------------------------------
 def test_full_batch_gradient_is_the_mean_of_equal_batch_gradients():
-    X, y = vc.make_spirals(256, seed=1)
-    model = vc.build_mlp(2, 2, num_layers=3, width=16, seed=0)
+    X, y = core.make_spirals(256, seed=1)
+    model = core.build_mlp(2, 2, num_layers=3, width=16, seed=0)
     full = flat_grad(model, X, y)
     parts = torch.stack([flat_grad(model, X[i : i + 64], y[i : i + 64]) for i in range(0, 256, 64)])
     assert_close(parts.mean(dim=0), full, rtol=1e-5, atol=1e-7)
@@ -131,8 +132,8 @@ def test_full_batch_gradient_is_the_mean_of_equal_batch_gradients():
 
 
 def test_per_example_norms_match_a_loop():
-    X, y = vc.make_spirals(8, seed=2)
-    model = vc.build_mlp(2, 2, num_layers=2, width=8, seed=0)
+    X, y = core.make_spirals(8, seed=2)
+    model = core.build_mlp(2, 2, num_layers=2, width=8, seed=0)
     loop = torch.stack(
         [flat_grad(model, X[i : i + 1], y[i : i + 1]).pow(2).sum() for i in range(8)]
     )
@@ -140,8 +141,8 @@ def test_per_example_norms_match_a_loop():
 
 
 def test_gradient_noise_falls_like_one_over_sqrt_batch_and_matches_sampling_theory():
-    X, y = vc.make_spirals(512, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=3, width=32, activation="relu", init="he", seed=0)
+    X, y = core.make_spirals(512, seed=0)
+    model = core.build_mlp(2, 2, num_layers=3, width=32, activation="relu", init="he", seed=0)
     noise = gradient_noise(model, X, y, (8, 32, 128), num_batches=40, seed=0)
     assert np.all(np.diff(noise.relative_error) < 0) and np.all(np.diff(noise.cosine) > 0)
     assert_close(noise.relative_error, noise.predicted_error, rtol=0.25, atol=0.0)
@@ -151,20 +152,20 @@ def test_gradient_noise_falls_like_one_over_sqrt_batch_and_matches_sampling_theo
 
 def test_cosine_has_no_epsilon_floor():
     a = torch.tensor([1e-12, 2e-12])
-    assert _cosine(a, 3 * a) == pytest.approx(1.0)
-    assert _cosine(a, -a) == pytest.approx(-1.0)
+    assert exact_cosine(a, 3 * a) == pytest.approx(1.0)
+    assert exact_cosine(a, -a) == pytest.approx(-1.0)
 
 
 # -- per-layer steps ----------------------------------------------------------------------------
 def test_relative_weight_change_leaves_the_model_alone_and_sgd_step_is_lr_times_gradient():
-    X, y = vc.make_spirals(64, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=3, width=8, seed=0)
+    X, y = core.make_spirals(64, seed=0)
+    model = core.build_mlp(2, 2, num_layers=3, width=8, seed=0)
     before = [p.detach().clone() for p in model.parameters()]
     change = relative_weight_change(model, X, y, steps=1, lr=0.1, batch_size=64)
     for p, p0 in zip(model.parameters(), before, strict=True):
         assert torch.equal(p, p0)
     # one full-batch SGD step: ΔW = -lr ∂L/∂W
-    grads = torch.autograd.grad(vc.loss_fn(model(X), y), [b.linear.weight for b in model.layers])
+    grads = torch.autograd.grad(core.loss_fn(model(X), y), [b.linear.weight for b in model.layers])
     expected = [
         0.1 * g.norm() / b.linear.weight.norm() for g, b in zip(grads, model.layers, strict=True)
     ]
@@ -177,16 +178,16 @@ def test_relative_weight_change_leaves_the_model_alone_and_sgd_step_is_lr_times_
 
 
 def test_gradient_agreement_is_high_for_a_consistent_signal():
-    X, y = vc.make_spirals(512, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=2, width=16, activation="relu", init="he", seed=0)
+    X, y = core.make_spirals(512, seed=0)
+    model = core.build_mlp(2, 2, num_layers=2, width=16, activation="relu", init="he", seed=0)
     big = gradient_agreement(model, X, y, batch_size=256, num_pairs=5)
     small = gradient_agreement(model, X, y, batch_size=2, num_pairs=20)
     assert big.shape == (2,) and (big > small).all() and (big <= 1).all()
 
 
 def test_gradient_alignment_is_one_for_the_full_batch_and_falls_with_small_batches():
-    X, y = vc.make_spirals(256, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=3, width=16, activation="relu", init="he", seed=0)
+    X, y = core.make_spirals(256, seed=0)
+    model = core.build_mlp(2, 2, num_layers=3, width=16, activation="relu", init="he", seed=0)
     before = [p.detach().clone() for p in model.parameters()]
     full = gradient_alignment(model, X, y, batch_size=256, num_batches=2)
     assert full.shape == (3,) and full == pytest.approx(1.0, abs=1e-9)
@@ -212,8 +213,8 @@ def test_bad_arguments_raise_value_errors_naming_the_options():
         divergence_threshold(q, torch.ones(2), lr_low=0.5, lr_high=1.0)
     with pytest.raises(ValueError, match="does not diverge"):
         divergence_threshold(q, torch.ones(2), lr_low=0.01, lr_high=0.1)
-    X, y = vc.make_spirals(32, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=2, width=8)
+    X, y = core.make_spirals(32, seed=0)
+    model = core.build_mlp(2, 2, num_layers=2, width=8)
     with pytest.raises(ValueError, match="batch size must be at most 32"):
         gradient_noise(model, X, y, (64,))
     with pytest.raises(ValueError, match=r"'sgd', 'momentum', 'adam'"):
@@ -254,7 +255,7 @@ def test_demo_learning_rate_crosses_every_regime():
     assert "diverged" in verdicts[0.205] and "diverged" in verdicts[0.3]
     assert "diverged" not in verdicts[0.18]
     assert "slow" not in verdicts[0.1] and "oscillating" not in verdicts[0.1]  # 1 - 0.1 * 10 = 0
-    share = 100 * descent_explorer.result(lr=0.003)["trajectory"].losses[-1] / 33.489178688862395
+    share = 100 * descent_explorer.result(lr=0.003).trajectory.losses[-1] / 33.489178688862395
     assert f"still {share:.2g}% of its start" in verdicts[0.003]
 
 
@@ -265,9 +266,24 @@ def test_demo_cited_settings_are_static_frames_and_adam_steps_by_eta():
     assert (
         descent_explorer.setting_text("momentum") == "learning rate η = 0.3, optimizer = momentum"
     )
-    adam = descent_explorer.result(**descent_explorer.cite("adam"))["trajectory"]
+    adam = explorer_run(**descent_explorer.cite("adam")).trajectory
     first = np.abs(adam.positions[1] - adam.positions[0])
     assert first == pytest.approx([0.1, 0.1], rel=1e-6)  # Adam's first step: lr * sign(g)
+
+
+def test_explorer_run_is_the_demos_frame_and_reads_the_surface():
+    values = descent_explorer.cite("oscillating")
+    run = explorer_run(**values)
+    assert run is descent_explorer.result(**values)  # one computation for the book and the prose
+    expected = trajectory(EXPLORER_SURFACE, lr=0.19, steps=50, start=(-2.5, 1.5))
+    assert_close(torch.from_numpy(run.trajectory.positions), torch.from_numpy(expected.positions))
+    assert run.steep_factor == pytest.approx(1 - 0.19 * 10.0)
+    assert run.stability_limit == pytest.approx(0.2)
+    assert run.loss_ratio == pytest.approx(expected.losses[-1] / expected.losses[0])
+    assert run.grid_loss.shape == (121, 121) and run.grid_x[0] == -3.0 and run.grid_y[-1] == 3.0
+    assert set(descent_explorer.params[0].values) == set(EXPLORER_LRS)
+    with pytest.raises(ValueError, match=r"start='\(0, 0\)'.*'\(-2\.5, 1\.5\)'"):
+        explorer_run(lr=0.1, start="(0, 0)")
 
 
 def test_demo_live_panel_moves_the_path_for_each_control():
@@ -283,19 +299,6 @@ def test_demo_live_panel_moves_the_path_for_each_control():
         image = panel.image.value
         panel.controls[name].value = value
         assert panel.image.value != image, name
-
-
-@pytest.mark.parametrize(
-    ("module", "forbidden"),
-    [
-        ("vglib.compute.descent", ("matplotlib", "ipywidgets")),
-        ("vglib.plots.descent", ("torch", "ipywidgets")),
-    ],
-)
-def test_descent_modules_respect_the_layers(module, forbidden):
-    code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", f"importing {module} pulled in {out.stdout.strip()}"
 
 
 def test_one_thread_helper_restores_the_thread_count():

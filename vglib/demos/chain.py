@@ -6,13 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from matplotlib.axes import Axes
 
-from vglib.compute.chain import CHAIN_ACTIVATIONS, ScalarChain, scalar_chain
 from vglib.demos.core import Choice, Demo, Slider
 from vglib.plots.chain import chain_gradients, layer_factors
-
-#: The weights offered by the whisper-chain demo.
-CHAIN_WEIGHTS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.5, 2.0, 4.0)
-
+from vglib.studies.chain_rule import CHAIN_ACTIVATIONS, CHAIN_WEIGHTS, ScalarChain, scalar_chain
 
 #: The settings the chapter's prose sends readers to (each a frame of the static book).
 CITED = {
@@ -38,7 +34,7 @@ def _draw_chain(result: ScalarChain, axes: Sequence[Axes]) -> None:
 def _describe_chain(result: ScalarChain, values: Mapping[str, object]) -> str:
     factor = result.factor
     return (
-        f"A scalar {values['activation']} chain of {result.num_layers} layers with weight "
+        f"A scalar {result.activation} chain of {result.num_layers} layers with weight "
         f"{result.weight:g}: the per-layer factor w·φ′ runs from {factor[0]:.3g} (layer 1) to "
         f"{factor[-1]:.3g} (layer {result.num_layers}), and the gradient reaching the input is "
         f"{result.input_gradient:.2e} by autograd (product of factors: "
@@ -60,7 +56,7 @@ whisper_chain = Demo(
         Slider("weight", CHAIN_WEIGHTS, 0.5, label="weight w", static=(0.5, 1.0, 1.1, 2.0, 4.0)),
         Choice("activation", CHAIN_ACTIVATIONS, "linear"),
     ),
-    compute=lambda num_layers, weight, activation: scalar_chain(num_layers, weight, activation),
+    compute=scalar_chain,
     draw=_draw_chain,
     describe=_describe_chain,
     ncols=2,

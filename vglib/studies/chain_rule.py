@@ -6,25 +6,40 @@ computation and autograd can be compared to machine precision.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.measure import _check_batch, loss_fn
-from vglib.compute.models import MLP, build_mlp
-from vglib.compute.theory import mean_field_profile
+from vglib.core import (
+    ACTIVATIONS,
+    MLP,
+    build_mlp,
+    check_batch,
+    check_choice,
+    check_int,
+    check_mlp,
+    check_real,
+    loss_fn,
+    mean_field_profile,
+    one_thread,
+)
 
-#: Activations of the scalar chain :func:`scalar_chain`.
+#: Activations of the scalar chain :func:`scalar_chain` (``linear`` is the table's ``identity``).
 CHAIN_ACTIVATIONS = ("linear", "sigmoid", "tanh")
+_TABLE_NAME = {"linear": "identity", "sigmoid": "sigmoid", "tanh": "tanh"}
 
-#: Activations whose slope :func:`manual_backprop` and :func:`jacobian_chain` know in closed
-#: form, with gamma = max |phi'| (the constant of the Jacobian-norm bound).
-MAX_SLOPE = {"identity": 1.0, "sigmoid": 0.25, "tanh": 1.0, "relu": 1.0}
+#: The weights the whisper-chain demo offers.
+CHAIN_WEIGHTS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.5, 2.0, 4.0)
+
+#: Activations whose slope the activation table knows in closed form (``h (1 - h)``,
+#: ``1 - h**2``, ``z > 0``, 1): the ones :func:`manual_backprop` and :func:`jacobian_chain`
+#: handle. Their largest slope ``gamma = max |phi'|`` is the constant of the Jacobian-norm bound.
+CLOSED_FORM_ACTIVATIONS = tuple(
+    name for name, row in ACTIVATIONS.items() if row.closed_form is not None
+)
 
 
 # -- a small computational graph --------------------------------------------------------------
@@ -123,23 +138,6 @@ def worked_graph(x: float = 1.5, y: float = -0.8) -> WorkedGraph:
 
 
 # -- the scalar chain -------------------------------------------------------------------------
-def _phi(activation: str, z: torch.Tensor) -> torch.Tensor:
-    if activation == "sigmoid":
-        return torch.sigmoid(z)
-    if activation == "tanh":
-        return torch.tanh(z)
-    return z
-
-
-def _phi_slope_from_output(activation: str, h: np.ndarray) -> np.ndarray:
-    """phi'(z) written through h = phi(z): the closed forms backprop uses."""
-    if activation == "sigmoid":
-        return h * (1.0 - h)
-    if activation == "tanh":
-        return 1.0 - h**2
-    return np.ones_like(h)
-
-
 @dataclass(frozen=True)
 class ScalarChain:
     """A chain ``h_l = phi(w * h_{l-1})``, ``l = 1..L``, and the gradient of ``h_L`` along it.
@@ -172,6 +170,7 @@ class ScalarChain:
 
     @property
     def num_layers(self) -> int:
+        """``L``, the number of layers."""
         return len(self.factor)
 
     @property
@@ -186,6 +185,7 @@ class ScalarChain:
         return float(np.max(np.abs(self.grad_autograd - self.grad_product) / scale))
 
 
+@functools.cache
 def scalar_chain(
     num_layers: int, weight: float, activation: str = "linear", *, x0: float = 0.5
 ) -> ScalarChain:
@@ -206,7 +206,8 @@ def scalar_chain(
     -------
     ScalarChain
         Forward values, per-layer factors, and ``dh_L/dh_l`` from autograd and from the
-        product of factors.
+        product of factors. The result is cached (the whisper-chain demo shows it), so treat
+        its arrays as read-only.
 
     Examples
     --------
@@ -216,16 +217,19 @@ def scalar_chain(
     """
     num_layers = check_int("num_layers", num_layers, minimum=1, maximum=1000)
     weight = check_real("weight", weight)
-    check_choice("activation", activation, CHAIN_ACTIVATIONS)
+    phi = ACTIVATIONS[_TABLE_NAME[check_choice("activation", activation, CHAIN_ACTIVATIONS)]]
     x0 = check_real("x0", x0)
+    unit = phi.module()
     hs = [torch.tensor(x0, dtype=torch.float64, requires_grad=True)]
     with torch.enable_grad():
         for _ in range(num_layers):
-            hs.append(_phi(activation, weight * hs[-1]))
+            hs.append(unit(weight * hs[-1]))
         grads = torch.autograd.grad(hs[-1], hs, allow_unused=True)
     h = np.array([v.item() for v in hs])
     grad_autograd = np.array([1.0 if g is None else g.item() for g in grads])
-    factor = weight * _phi_slope_from_output(activation, h[1:])
+    # phi'(z_l) in closed form from the forward values z_l = w h_{l-1} and h_l = phi(z_l)
+    slope = phi.slope(torch.from_numpy(weight * h[:-1]), torch.from_numpy(h[1:]))
+    factor = weight * slope.numpy()
     # dh_L/dh_l = prod_{k = l+1..L} factor_k ; the empty product at l = L is 1
     grad_product = np.append(np.cumprod(factor[::-1])[::-1], 1.0)
     return ScalarChain(
@@ -260,28 +264,10 @@ class Backprop:
     hidden: list[torch.Tensor]
 
 
-def _check_plain_mlp(model: MLP) -> None:
-    if not isinstance(model, MLP):
-        raise ValueError(
-            f"model must be a vglib MLP from build_mlp(...), got {type(model).__name__}"
-        )
-    check_choice("the model's activation", model.activation, MAX_SLOPE)
-    for block in model.layers:
-        if block.residual or not isinstance(block.norm, nn.Identity):
-            raise ValueError(
-                "this function handles plain MLPs only (batch_norm=False, residual=False)"
-            )
-
-
-def _slope(activation: str, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """phi'(z) in closed form, from the cached pre-activation z and output h = phi(z)."""
-    if activation == "tanh":
-        return 1.0 - h**2
-    if activation == "sigmoid":
-        return h * (1.0 - h)
-    if activation == "relu":
-        return (z > 0).to(z.dtype)
-    return torch.ones_like(z)
+def _check_plain(model: MLP) -> None:
+    """A vglib MLP without batch norm or residuals, with a closed-form activation slope."""
+    check_mlp(model, plain=True)
+    check_choice("the model's activation", model.activation, CLOSED_FORM_ACTIVATIONS)
 
 
 def manual_backprop(
@@ -298,8 +284,8 @@ def manual_backprop(
     Parameters
     ----------
     model
-        A plain network from :func:`vglib.compute.build_mlp` (no batch norm, no residuals)
-        whose activation is one of :data:`MAX_SLOPE`. Use ``model.double()`` for float64.
+        A plain network from :func:`vglib.core.build_mlp` (no batch norm, no residuals)
+        whose activation is one of :data:`CLOSED_FORM_ACTIVATIONS`. Use ``model.double()`` for float64.
     X
         Inputs, shape ``(batch, in_features)``, same dtype as the model.
     y
@@ -312,8 +298,9 @@ def manual_backprop(
     -------
     Backprop
     """
-    _check_plain_mlp(model)
-    _check_batch(model, X, y)
+    _check_plain(model)
+    check_batch(model, X, y)
+    phi = ACTIVATIONS[model.activation]
     if loss is None:
         loss = "mse" if y.is_floating_point() else "cross_entropy"
     check_choice("loss", loss, ("cross_entropy", "mse"))
@@ -325,7 +312,7 @@ def manual_backprop(
             z = h @ W.T + b
             inputs.append(h)
             pre.append(z)
-            h = _phi(model.activation, z) if model.activation != "relu" else z.clamp_min(0)
+            h = block.act(z)
             outputs.append(h)
         out = h @ model.head.weight.T + model.head.bias
         if loss == "cross_entropy":
@@ -342,7 +329,7 @@ def manual_backprop(
         for i in reversed(range(len(model.layers))):
             grad_h = delta @ upstream  # dL/dh_l: back through the transposed weights
             hidden[i] = grad_h
-            delta = grad_h * _slope(model.activation, pre[i], outputs[i])
+            delta = grad_h * phi.slope(pre[i], outputs[i])  # closed form, e.g. 1 - h**2
             params[f"layers.{i}.linear.weight"] = delta.T @ inputs[i]
             params[f"layers.{i}.linear.bias"] = delta.sum(0)
             upstream = model.layers[i].linear.weight
@@ -358,8 +345,8 @@ def autograd_backprop(
     Parameters and return value as in :func:`manual_backprop`; the model's ``.grad`` fields
     are left untouched.
     """
-    _check_plain_mlp(model)
-    _check_batch(model, X, y)
+    _check_plain(model)
+    check_batch(model, X, y)
     names, tensors = zip(*model.named_parameters(), strict=True)
     with torch.enable_grad():
         out, _, hidden = model.forward_with_hidden(X)
@@ -455,7 +442,7 @@ def local_jacobians(model: MLP, x: torch.Tensor) -> tuple[list[torch.Tensor], li
     hidden
         ``h_0 = x, h_1, .., h_L``, each of shape ``(in_features,)`` or ``(width,)``.
     """
-    _check_plain_mlp(model)
+    _check_plain(model)
     if not isinstance(x, torch.Tensor) or x.shape != (model.in_features,):
         raise ValueError(f"x must be one input of shape ({model.in_features},)")
     jacobians, hidden = [], [x]
@@ -481,7 +468,7 @@ def end_to_end_jacobian(model: MLP, x: torch.Tensor, start: int, stop: int) -> t
     Layers are numbered as in the text: ``h_0 = x``, ``1 <= stop <= L``, ``0 <= start < stop``.
     Returns a tensor of shape ``(width, width)`` (``(width, in_features)`` when ``start = 0``).
     """
-    _check_plain_mlp(model)
+    _check_plain(model)
     num_layers = len(model.layers)
     stop = check_int("stop", stop, minimum=1, maximum=num_layers)
     start = check_int("start", start, minimum=0, maximum=stop - 1)
@@ -521,16 +508,17 @@ def jacobian_chain(model: MLP, x: torch.Tensor) -> JacobianChain:
     -------
     JacobianChain
     """
-    _check_plain_mlp(model)
+    _check_plain(model)
     num_layers = len(model.layers)
     if num_layers < 2:
         raise ValueError("jacobian_chain needs num_layers >= 2 (products start at layer 2)")
+    phi = ACTIVATIONS[model.activation]
     with torch.no_grad(), one_thread():
         jacobians, h = [], x
         for block in model.layers:  # J_k = diag(phi'(z_k)) W_k, from the cached z_k and h_k
             z = block.linear(h)
             h = block.act(z)
-            slope = _slope(model.activation, z, h)
+            slope = phi.slope(z, h)
             jacobians.append(slope[:, None] * block.linear.weight)
         weights = [block.linear.weight for block in model.layers]
         local_norm = np.array([torch.linalg.matrix_norm(J, ord=2).item() for J in jacobians])
@@ -545,7 +533,7 @@ def jacobian_chain(model: MLP, x: torch.Tensor) -> JacobianChain:
             Q = Q @ J
             to_last.append(Q)
         norm_from_first, norm_to_last = _spectral(from_first), _spectral(to_last)
-    gamma = MAX_SLOPE[model.activation]
+    gamma = phi.max_slope
     bound = gamma * weight_norm
     return JacobianChain(
         distance=np.arange(1, num_layers),
@@ -576,7 +564,7 @@ def random_network(
     close to ``2 * sigma_w`` for large widths.
     """
     check_int("width", width, minimum=1)
-    check_choice("activation", activation, MAX_SLOPE)
+    check_choice("activation", activation, CLOSED_FORM_ACTIVATIONS)
     weight_scale = check_real("weight_scale", weight_scale, minimum=0.0, strict_minimum=True)
     model = build_mlp(
         width,
@@ -645,7 +633,7 @@ def decay_study(
     weight_scales
         ``sigma_w`` values to try (weights ``N(0, sigma_w**2 / width)``).
     num_layers, width, activation
-        The networks' shape; ``activation`` is one of :data:`MAX_SLOPE`.
+        The networks' shape; ``activation`` is one of :data:`CLOSED_FORM_ACTIVATIONS`.
     num_networks
         Random networks (and inputs) per scale, seeds ``seed, seed + 1, ...``.
     seed
@@ -697,21 +685,21 @@ def mean_field_rate(
 
     The mean of ``log sqrt(chi_k)`` over the layers ``k = 2..L``, where
     ``chi_k = sigma_w**2 E[phi'(z_k)**2]`` is the per-layer gain of the squared gradient norm
-    of :func:`vglib.compute.mean_field_profile` (zero biases, input mean square ``q_in``).
+    of :func:`vglib.core.mean_field_profile` (zero biases, input mean square ``q_in``).
 
     Parameters
     ----------
     weight_scale
         ``sigma_w``.
     activation
-        One of :data:`MAX_SLOPE`.
+        One of :data:`CLOSED_FORM_ACTIVATIONS`.
     num_layers
         ``L``, at least 2.
     q_in
         Mean square of the input coordinates (1 for the inputs of :func:`random_network`).
     """
     weight_scale = check_real("weight_scale", weight_scale, minimum=0.0, strict_minimum=True)
-    check_choice("activation", activation, MAX_SLOPE)
+    check_choice("activation", activation, CLOSED_FORM_ACTIVATIONS)
     num_layers = check_int("num_layers", num_layers, minimum=2)
     with one_thread():
         field = mean_field_profile(

@@ -1,12 +1,15 @@
 """Gradient descent: loss surfaces, trajectories, stability, gradient noise and per-layer steps.
 
 Torch and numpy only. Every optimizer here is torch's own (``torch.optim.SGD``/``Adam`` via
-:func:`vglib.compute.make_optimizer`), so what the chapter shows is what PyTorch does.
+:func:`vglib.core.make_optimizer`), and every run goes through the course's one training loop
+:func:`vglib.core.train`, so what the chapter shows is what PyTorch does.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,12 +17,20 @@ from functools import cached_property
 
 import numpy as np
 import torch
+from torch import nn
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.measure import _check_batch, loss_fn
-from vglib.compute.models import MLP
-from vglib.compute.train import OPTIMIZERS, make_optimizer, train
+from vglib.core import (
+    MLP,
+    OPTIMIZERS,
+    Step,
+    check_batch,
+    check_choice,
+    check_int,
+    check_real,
+    loss_fn,
+    one_thread,
+    train,
+)
 
 #: A loss above this (or a non-finite one) counts as diverged; the trajectory stops there.
 DIVERGED_LOSS = 1e6
@@ -67,6 +78,68 @@ class Quadratic:
         return 0.5 * ((d @ A) * d).sum(dim=-1)
 
 
+# -- descent on a loss of a parameter vector, through the one training loop --------------------
+class _Point(nn.Module):
+    """A parameter vector θ as a model whose output is θ itself (its input is ignored).
+
+    With it :func:`vglib.core.train` runs an optimizer on a loss ``L(θ)`` given in closed form:
+    the "data" are empty placeholders and the loss of the output is ``L(θ)``.
+    """
+
+    def __init__(self, theta: torch.Tensor) -> None:
+        super().__init__()
+        self.theta = nn.Parameter(theta)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.theta
+
+
+_NO_DATA = (torch.empty(0), torch.empty(0))
+
+
+def _descend(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    theta0: torch.Tensor,
+    *,
+    steps: int,
+    lr: float,
+    optimizer: str = "sgd",
+    limit: float,
+    visit: Callable[[int, torch.Tensor, float], None] | None = None,
+) -> tuple[torch.Tensor, int | None]:
+    """``steps`` full-batch optimizer steps on ``loss(θ)`` from ``theta0``, by :func:`vglib.core.train`.
+
+    Before each update the loss at the current ``θ_t`` is checked: the run stops, without
+    updating, at the first loss that is not finite or above ``limit``. ``visit(t, θ_t, loss)``
+    sees every ``θ_t`` that passed the check. Returns the final ``θ`` (detached) and the ``t``
+    at which the run stopped (``None`` if it did not).
+    """
+    point = _Point(theta0)
+    stopped = None
+
+    def check(step: Step) -> None:
+        nonlocal stopped
+        t, value = step.number - 1, step.loss.item()
+        if not math.isfinite(value) or value > limit:
+            stopped = t
+            step.skip_update = step.stop = True
+        elif visit is not None:
+            visit(t, point.theta, value)
+
+    train(
+        point,
+        batches=itertools.repeat(_NO_DATA),
+        steps=steps,
+        lr=lr,
+        optimizer=optimizer,
+        loss=lambda theta, _: loss(theta),
+        on_step=check,
+        record_every=None,
+        progress=False,
+    )
+    return point.theta.detach(), stopped
+
+
 # -- trajectories -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Trajectory:
@@ -88,6 +161,7 @@ class Trajectory:
 
     @property
     def diverged(self) -> bool:
+        """Whether the run stopped at a loss above :data:`DIVERGED_LOSS`."""
         return self.diverged_at is not None
 
 
@@ -99,7 +173,6 @@ def trajectory(
     steps: int,
     start: Sequence[float],
     optimizer: str = "sgd",
-    seed: int = 0,
 ) -> Trajectory:
     """Run a torch optimizer on a 2-parameter tensor and record every position and loss.
 
@@ -114,9 +187,7 @@ def trajectory(
     start
         Starting point ``θ_0``, two numbers.
     optimizer
-        One of :data:`vglib.compute.OPTIMIZERS` (``momentum`` is SGD with momentum 0.9).
-    seed
-        Unused by these deterministic optimizers; accepted so every call states its seed.
+        One of :data:`vglib.core.OPTIMIZERS` (``momentum`` is SGD with momentum 0.9).
 
     Returns
     -------
@@ -126,26 +197,26 @@ def trajectory(
     check_real("lr", lr, minimum=0.0, strict_minimum=True)
     check_int("steps", steps, minimum=1)
     check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_int("seed", seed)
     if len(start) != 2:
         raise ValueError(f"start must be two numbers, got {start!r}")
-    theta = torch.nn.Parameter(torch.tensor([float(s) for s in start], dtype=torch.float64))
-    opt = make_optimizer([theta], optimizer, lr)
     positions = np.full((steps + 1, 2), np.nan)
     losses = np.full(steps + 1, np.nan)
-    diverged_at = None
-    for t in range(steps + 1):
-        opt.zero_grad()
-        value = surface(theta)
-        if not math.isfinite(value.item()) or value.item() > DIVERGED_LOSS:
-            diverged_at = t
-            break
+
+    def record(t: int, theta: torch.Tensor, value: float) -> None:
         positions[t] = theta.detach().numpy()
-        losses[t] = value.item()
-        if t == steps:
-            break
-        value.backward()
-        opt.step()
+        losses[t] = value
+
+    # θ_0 .. θ_steps are each checked and recorded before their update: steps + 1 passes, the
+    # last update is never looked at
+    _, diverged_at = _descend(
+        surface,
+        torch.tensor([float(s) for s in start], dtype=torch.float64),
+        steps=steps + 1,
+        lr=lr,
+        optimizer=optimizer,
+        limit=DIVERGED_LOSS,
+        visit=record,
+    )
     return Trajectory(positions=positions, losses=losses, diverged_at=diverged_at)
 
 
@@ -166,6 +237,95 @@ def surface_grid(
         return x, y, surface(pts).numpy()
 
 
+# -- the descent explorer -----------------------------------------------------------------------
+#: The explorer's ill-conditioned quadratic: curvatures 1 and 10, axes rotated by 30 degrees,
+#: so gradient descent is stable for η < 2/10 and fastest at η = 2/11.
+EXPLORER_SURFACE = Quadratic(eigenvalues=(1.0, 10.0), angle=30.0)
+#: The explorer's starting points, by the name its control shows.
+EXPLORER_STARTS = {"(-2.5, 1.5)": (-2.5, 1.5), "(2.5, 2.5)": (2.5, 2.5), "(0.5, -2.8)": (0.5, -2.8)}
+#: The explorer's learning rates.
+EXPLORER_LRS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.15, 0.18, 0.19, 0.205, 0.3)
+#: The square ``[-3, 3]²`` the explorer draws.
+EXPLORER_LIMITS = (-3.0, 3.0)
+
+
+@dataclass(frozen=True)
+class ExplorerRun:
+    """One run of the descent explorer on :data:`EXPLORER_SURFACE`.
+
+    Attributes
+    ----------
+    trajectory
+        Where the optimizer went.
+    lr, optimizer, steps
+        The run's settings.
+    grid_x, grid_y, grid_loss
+        The surface on a ``121 x 121`` grid over :data:`EXPLORER_LIMITS`, for the contours:
+        shapes ``(121,)``, ``(121,)``, ``(121, 121)``.
+    """
+
+    trajectory: Trajectory
+    lr: float
+    optimizer: str
+    steps: int
+    grid_x: np.ndarray
+    grid_y: np.ndarray
+    grid_loss: np.ndarray
+
+    @property
+    def steep_factor(self) -> float:
+        """``1 - η λ_max``: what one plain gradient step does to the steep component."""
+        return 1 - self.lr * EXPLORER_SURFACE.eigenvalues[1]
+
+    @property
+    def stability_limit(self) -> float:
+        """``2 / λ_max``: plain gradient descent is stable below this learning rate."""
+        return 2 / EXPLORER_SURFACE.eigenvalues[1]
+
+    @property
+    def loss_ratio(self) -> float:
+        """Final loss over starting loss (NaN after divergence)."""
+        return self.trajectory.losses[-1] / self.trajectory.losses[0]
+
+
+@functools.cache
+def _explorer_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return surface_grid(EXPLORER_SURFACE, EXPLORER_LIMITS, EXPLORER_LIMITS, num=121)
+
+
+@functools.cache
+def explorer_run(
+    *, lr: float, optimizer: str = "sgd", steps: int = 50, start: str = "(-2.5, 1.5)"
+) -> ExplorerRun:
+    """Run ``optimizer`` on :data:`EXPLORER_SURFACE` from ``EXPLORER_STARTS[start]``.
+
+    Parameters
+    ----------
+    lr
+        Learning rate η.
+    optimizer
+        One of :data:`vglib.core.OPTIMIZERS`.
+    steps
+        Number of optimizer steps.
+    start
+        A key of :data:`EXPLORER_STARTS`.
+    """
+    check_choice("start", start, EXPLORER_STARTS)
+    x, y, loss = _explorer_grid()
+    path = trajectory(
+        EXPLORER_SURFACE, lr=lr, steps=steps, start=EXPLORER_STARTS[start], optimizer=optimizer
+    )
+    return ExplorerRun(
+        trajectory=path,
+        lr=lr,
+        optimizer=optimizer,
+        steps=steps,
+        grid_x=x,
+        grid_y=y,
+        grid_loss=loss,
+    )
+
+
 # -- stability of gradient descent on a quadratic ----------------------------------------------
 @one_thread()
 def hessian_eigenvalues(
@@ -181,21 +341,20 @@ def hessian_eigenvalues(
     return torch.linalg.eigvalsh(0.5 * (H + H.T)).numpy()
 
 
-def _gd_run(loss, theta0: torch.Tensor, lr: float, steps: int) -> tuple[torch.Tensor, float, float]:
-    """``steps`` steps of full-batch torch.optim.SGD: (final θ, start loss, final loss or inf)."""
-    theta = torch.nn.Parameter(theta0.detach().double().clone())
-    opt = torch.optim.SGD([theta], lr=lr)
+def _gd_run(
+    loss: Callable[[torch.Tensor], torch.Tensor], theta0: torch.Tensor, lr: float, steps: int
+) -> tuple[torch.Tensor, float, float]:
+    """``steps`` steps of full-batch torch.optim.SGD: (final θ, start loss, final loss or inf).
+
+    A loss that is not finite or above ``1e12`` times the starting one ends the run (``inf``).
+    """
+    theta = theta0.detach().double().clone()
     start = loss(theta).item()
-    value = start
-    for _ in range(steps):
-        opt.zero_grad()
-        out = loss(theta)
-        value = out.item()
-        if not math.isfinite(value) or value > 1e12 * max(start, 1e-12):
-            return theta.detach(), start, math.inf
-        out.backward()
-        opt.step()
-    return theta.detach(), start, loss(theta).item()
+    if steps > 0:
+        theta, stopped = _descend(loss, theta, steps=steps, lr=lr, limit=1e12 * max(start, 1e-12))
+        if stopped is not None:
+            return theta, start, math.inf
+    return theta, start, loss(theta).item()
 
 
 @one_thread()
@@ -294,26 +453,30 @@ class LeastSquares:
         ``Φ``, shape ``(n, p - 1)``, float64.
     targets
         ``t``, shape ``(n,)``, float64.
+    design
+        ``Φ̃ = [Φ, 1]``, shape ``(n, p)``, float64 (computed once).
     """
 
     features: torch.Tensor
     targets: torch.Tensor
 
     @cached_property
-    def _design(self) -> torch.Tensor:
+    def design(self) -> torch.Tensor:
+        """The design matrix ``[Φ, 1]``, shape ``(n, p)``, float64."""
         ones = torch.ones(self.features.shape[0], 1, dtype=torch.float64)
         return torch.cat([self.features.double(), ones], dim=1)
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
-        residual = self._design.to(theta.dtype) @ theta - self.targets.to(theta.dtype)
+        residual = self.design.to(theta.dtype) @ theta - self.targets.to(theta.dtype)
         return 0.5 * (residual**2).mean()
 
     def solution(self) -> torch.Tensor:
         """The minimiser ``θ*``, shape ``(p,)`` (by ``torch.linalg.lstsq``)."""
-        return torch.linalg.lstsq(self._design, self.targets.double()[:, None]).solution[:, 0]
+        return torch.linalg.lstsq(self.design, self.targets.double()[:, None]).solution[:, 0]
 
     @property
     def num_params(self) -> int:
+        """``p``, the number of parameters (features and the bias)."""
         return self.features.shape[1] + 1
 
 
@@ -330,7 +493,7 @@ def polynomial_features(X: torch.Tensor, degree: int = 3) -> torch.Tensor:
     return torch.stack(cols, dim=1)
 
 
-def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+def exact_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     """Cosine similarity in float64 without an epsilon floor: exact even for norms of 1e-12.
 
     (``torch.nn.functional.cosine_similarity`` clamps norms at 1e-8, which turns the
@@ -409,7 +572,7 @@ def gradient_noise(
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp` (not changed).
+        A network from :func:`vglib.core.build_mlp` (not changed).
     X, y
         The whole data set, ``(n, in_features)`` and ``(n,)``: its mean loss defines ``g``.
     batch_sizes
@@ -419,7 +582,7 @@ def gradient_noise(
     seed
         Seed for the batch draws.
     """
-    _check_batch(model, X, y)
+    check_batch(model, X, y)
     n = X.shape[0]
     sizes = [check_int("batch size", b, minimum=1, maximum=n) for b in batch_sizes]
     check_int("num_batches", num_batches, minimum=1)
@@ -438,7 +601,7 @@ def gradient_noise(
             idx = torch.randperm(n, generator=gen)[:b]
             gb = flat_grad(model, X[idx], y[idx])
             err.append(((gb - g).norm() / g_norm).item() ** 2)
-            cos.append(_cosine(gb, g))
+            cos.append(exact_cosine(gb, g))
         errors.append(math.sqrt(np.mean(err)))
         cosines.append(float(np.mean(cos)))
         fpc = (n - b) / (n - 1) if n > 1 else 0.0
@@ -464,7 +627,8 @@ class WeightChange:
     relative_change
         ``‖W_l(T) - W_l(0)‖ / ‖W_l(0)‖``, shape ``(num_layers,)``.
     grad_norm
-        ``‖∂L/∂W_l‖`` at the start (first mini-batch), shape ``(num_layers,)``.
+        ``‖∂L/∂W_l‖`` on the mini-batch of the first step :func:`vglib.core.train` records
+        (step ``max(1, steps // 10)``), shape ``(num_layers,)``.
     loss
         Mean mini-batch loss over the first and the last 10% of steps, shape ``(2,)``.
     model
@@ -490,18 +654,18 @@ def relative_weight_change(
     batch_size: int = 32,
     seed: int = 0,
 ) -> WeightChange:
-    """Train a copy of ``model`` with :func:`vglib.compute.train` and measure each layer's move.
+    """Train a copy of ``model`` with :func:`vglib.core.train` and measure each layer's move.
 
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp`; it is copied, not changed.
+        A network from :func:`vglib.core.build_mlp`; it is copied, not changed.
     X, y
         Training data, ``(n, in_features)`` and ``(n,)``.
     steps, lr, optimizer, batch_size, seed
-        As in :func:`vglib.compute.train`.
+        As in :func:`vglib.core.train`.
     """
-    _check_batch(model, X, y)
+    check_batch(model, X, y)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     net = copy.deepcopy(model)
     before = [block.linear.weight.detach().clone() for block in net.layers]
@@ -546,7 +710,7 @@ def gradient_agreement(
     Near 1: batches agree on the direction (signal); near 0: the direction is noise.
     Returns shape ``(num_layers,)``; the model is not changed.
     """
-    _check_batch(model, X, y)
+    check_batch(model, X, y)
     check_int("batch_size", batch_size, minimum=1, maximum=X.shape[0] // 2)
     check_int("num_pairs", num_pairs, minimum=1)
     gen = torch.Generator().manual_seed(check_int("seed", seed))
@@ -561,7 +725,7 @@ def gradient_agreement(
         perm = torch.randperm(X.shape[0], generator=gen)
         a = layer_grads(perm[:batch_size])
         b = layer_grads(perm[batch_size : 2 * batch_size])
-        sims[k] = [_cosine(ga, gb) for ga, gb in zip(a, b, strict=True)]
+        sims[k] = [exact_cosine(ga, gb) for ga, gb in zip(a, b, strict=True)]
     return sims.mean(axis=0)
 
 
@@ -582,7 +746,7 @@ def gradient_alignment(
     that layer points downhill on the whole training set; near 0, that it does not.
     Returns shape ``(num_layers,)``; the model is not changed.
     """
-    _check_batch(model, X, y)
+    check_batch(model, X, y)
     check_int("batch_size", batch_size, minimum=1, maximum=X.shape[0])
     check_int("num_batches", num_batches, minimum=1)
     gen = torch.Generator().manual_seed(check_int("seed", seed))
@@ -596,5 +760,7 @@ def gradient_alignment(
     sims = np.zeros((num_batches, len(weights)))
     for k in range(num_batches):
         idx = torch.randperm(X.shape[0], generator=gen)[:batch_size]
-        sims[k] = [_cosine(g, f) for g, f in zip(layer_grads(X[idx], y[idx]), full, strict=True)]
+        sims[k] = [
+            exact_cosine(g, f) for g, f in zip(layer_grads(X[idx], y[idx]), full, strict=True)
+        ]
     return sims.mean(axis=0)
