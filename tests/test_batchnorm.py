@@ -8,10 +8,10 @@ import torch
 from matplotlib.figure import Figure
 from torch.testing import assert_close
 
-import vglib.compute as vc
-from vglib.compute import batchnorm as vb
-from vglib.demos.batchnorm import bn_depth_explorer
+from vglib import core
+from vglib.demos import bn_depth_explorer
 from vglib.plots.batchnorm import bn_backward_gains, bn_gradient_norms, step_times
+from vglib.studies import batch_normalization as vb
 
 
 # -- the transform ------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_profile_gain_is_gamma_over_batch_std_and_leaves_one_running_update(posi
     gen = torch.Generator().manual_seed(4)
     X = torch.randn(32, 6, generator=gen)
     y = torch.randn(32, 1, generator=gen)
-    model = vc.build_mlp(
+    model = core.build_mlp(
         6,
         1,
         num_layers=3,
@@ -137,7 +137,7 @@ def test_profile_gain_is_gamma_over_batch_std_and_leaves_one_running_update(posi
     with torch.no_grad():
         for block in model.layers:
             block.norm.weight.uniform_(0.5, 2.0, generator=gen)
-    reference = vc.build_mlp(
+    reference = core.build_mlp(
         6,
         1,
         num_layers=3,
@@ -161,15 +161,15 @@ def test_profile_gain_is_gamma_over_batch_std_and_leaves_one_running_update(posi
     assert profile.gain_product == pytest.approx(np.prod(expected[1:]), rel=1e-5)
     for (name, got), want in zip(model.named_buffers(), reference.buffers(), strict=True):
         assert_close(got, want, msg=name)
-    flow = vc.measure_gradient_flow(reference, X, y)
+    flow = core.measure_gradient_flow(reference, X, y)
     assert_close(profile.flow.grad_norm, flow.grad_norm)
-    plain = vb.profile_model(vc.build_mlp(6, 1, num_layers=3, width=8, seed=2), X, y)
+    plain = vb.profile_model(core.build_mlp(6, 1, num_layers=3, width=8, seed=2), X, y)
     assert np.all(np.isnan(plain.gain)) and np.isnan(plain.gain_product)
 
 
 def test_profile_slope_is_the_mean_activation_derivative():
-    X, y = vc.make_spirals(64, seed=1)
-    model = vc.build_mlp(2, 2, num_layers=4, width=16, activation="sigmoid", seed=0)
+    X, y = core.make_spirals(64, seed=1)
+    model = core.build_mlp(2, 2, num_layers=4, width=16, activation="sigmoid", seed=0)
     with torch.no_grad():
         _, pre, _ = model.forward_with_hidden(X)
     s = torch.sigmoid(torch.stack(pre))
@@ -197,25 +197,46 @@ def test_sigmoid_bn_works_through_the_gain_not_through_the_slope():
 def test_next_layer_input_statistics():
     before = vb.next_layer_input("before")
     after = vb.next_layer_input("after")
-    assert before["negative_share"] == 0.0 and 0.3 < before["zero_share"] < 0.7
-    assert abs(after["mean"]) < 1e-4 and after["std"] == pytest.approx(1.0, rel=1e-3)
+    assert before.negative_share == 0.0 and 0.3 < before.zero_share < 0.7
+    assert abs(after.mean) < 1e-4 and after.std == pytest.approx(1.0, rel=1e-3)
 
 
-def test_train_eval_gap_restores_running_stats_and_matches_eval_loss():
-    X, y = vc.make_spirals(64, seed=0)
-    model = vc.build_mlp(2, 2, num_layers=2, width=16, batch_norm=True, seed=0)
+def test_train_eval_gap_restores_running_stats_and_matches_both_losses():
+    X, y = core.make_spirals(64, seed=0)
+    model = core.build_mlp(2, 2, num_layers=2, width=16, batch_norm=True, seed=0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    gap = vb.train_eval_gap(model, X, y, batch_size=8)
+    gap = vb.train_eval_gap(model, X, y, batch_size=8, seed=5)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
+    assert not model.training
     with torch.no_grad():
-        assert gap["eval_mode"] == pytest.approx(vc.loss_fn(model.eval()(X), y).item())
+        assert gap.eval_mode == pytest.approx(core.loss_fn(model(X), y).item())
+        # training mode: each batch of one shuffled pass normalized with its own statistics
+        same = core.build_mlp(2, 2, num_layers=2, width=16, batch_norm=True, seed=0).train()
+        order = torch.randperm(64, generator=torch.Generator().manual_seed(5))
+        losses = [core.loss_fn(same(X[idx]), y[idx]).item() for idx in order.reshape(8, 8)]
+    assert gap.train_mode == pytest.approx(np.mean(losses))
+    with pytest.raises(ValueError, match="batch_size"):
+        vb.train_eval_gap(model, X, y, batch_size=1)
+
+
+def test_step_timer_times_every_step_of_train():
+    X, y = core.make_spirals(32, seed=0)
+    model = core.build_mlp(2, 2, num_layers=2, width=8, seed=0)
+    timer = vb.StepTimer()
+    history = core.train(
+        model, X, y, steps=5, batch_size=16, on_step=timer, record_every=None, progress=False
+    )
+    assert len(timer.seconds) == history.steps_run == 5
+    assert all(0 < t < 10 for t in timer.seconds)
 
 
 def test_step_time_and_train_compare_shapes():
-    times = vb.step_time(num_layers=2, width=16, batch=16, repeats=4)
-    assert set(times) == {"no BN", "BN"}
-    assert all(t.shape == (4,) and (t > 0).all() for t in times.values())
+    times = vb.step_time(num_layers=2, width=16, batch=16, repeats=4, warmup=1)
+    for t in (times.plain, times.batch_norm):
+        assert t.shape == (4,) and (t > 0).all()
+    assert times.median_plain == pytest.approx(float(np.median(times.plain)))
+    assert times.median_batch_norm == pytest.approx(float(np.median(times.batch_norm)))
     runs = vb.train_compare(
         {"a": {}, "b": {"bn": "before", "noise": 0.5}},
         num_layers=2,
@@ -227,31 +248,20 @@ def test_step_time_and_train_compare_shapes():
     assert set(runs) == {"a", "b"} and runs["b"].loss.shape == (2,)
 
 
-def test_compute_module_imports_no_plotting():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, vglib.compute.batchnorm; "
-        "print('matplotlib' in sys.modules or 'ipywidgets' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
 # -- plots -------------------------------------------------------------------------------------------
 def test_plots_update_in_place():
     fig = Figure()
     ax = fig.add_subplot()
     layer = np.arange(1, 6)
-    bn_gradient_norms(layer, {"a": np.ones(5), "b": np.zeros(5)}, label="x", ax=ax)
+    bn_gradient_norms(layer, {"a": np.ones(5), "b": np.zeros(5)}, title="x", ax=ax)
     lines = list(ax.get_lines())
-    bn_gradient_norms(layer, {"a": 2 * np.ones(5), "b": np.ones(5)}, label="y", ax=ax)
+    bn_gradient_norms(layer, {"a": 2 * np.ones(5), "b": np.ones(5)}, title="y", ax=ax)
     assert list(ax.get_lines()) == lines and ax.get_title() == "y"
     assert_close(lines[0].get_ydata(), 2 * np.ones(5))
     ax3 = Figure().add_subplot()
     gains = {"none": np.full(5, np.nan), "a": 2 * np.ones(5), "b": np.arange(1.0, 6.0)}
-    bn_backward_gains(layer, gains, slopes={"none": 0.2, "a": 0.1}, ax=ax3)
+    bn_backward_gains(layer, gains, slopes={"none": 0.2, "a": 0.1}, title="t", ax=ax3)
+    assert ax3.get_title() == "t"
     drawn = [ln for ln in ax3.get_lines() if ln.get_visible()]
     assert [ln.get_label() for ln in drawn] == ["a", "b", "_gain 1"]
     bn_backward_gains(layer, {**gains, "b": 3 * np.ones(5)}, slopes={"none": 0.3}, ax=ax3)
@@ -290,15 +300,30 @@ def test_demo_describes_itself_with_numbers():
     assert any(ch.isdigit() for ch in text) and len(text) > 40
 
 
+def test_bn_depth_is_cached_and_keyed_by_setting():
+    result = vb.bn_depth(6, "tanh")
+    again = vb.bn_depth(num_layers=6, activation="tanh")
+    assert again is vb.bn_depth(num_layers=6, activation="tanh")
+    assert set(result.ratio) == set(vb.BN_MODES) and result.width == 64
+    for bn in vb.BN_MODES:
+        profile = vb.bn_profile(6, "tanh", bn)
+        assert_close(result.norms[bn], profile.flow.grad_norm)
+        assert result.ratio[bn] == pytest.approx(profile.flow.first_to_last)
+        assert result.growth[bn] == vb.growth_factor(profile.flow.grad_norm, skip=4)
+        assert result.slope[bn] == pytest.approx(profile.mean_slope)
+    with pytest.raises(ValueError, match="num_layers"):
+        vb.bn_depth(1, "tanh")
+
+
 def test_demo_result_shows_the_gain_and_the_cited_settings_are_frames():
     values = bn_depth_explorer.cite("sigmoid, 50 layers")
-    result = bn_depth_explorer.result(**values)
-    before, none = "BN before activation", "no batch norm"
-    assert result["gain"][before].shape == (50,) and np.all(np.isnan(result["gain"][none]))
-    assert result["gain_mean"][before] == pytest.approx(np.mean(result["gain"][before][1:]))
+    result = vb.bn_depth(**values)
+    assert bn_depth_explorer.result(**values) is result  # the demo and the chapter share it
+    assert result.gain["before"].shape == (50,) and np.all(np.isnan(result.gain["none"]))
+    assert result.gain_mean["before"] == pytest.approx(np.mean(result.gain["before"][1:]))
     text = bn_depth_explorer.describe(result, values)
-    assert f"{result['gain_mean'][before]:.2f}" in text and "not higher than" in text
-    assert "underflows to exactly 0" in text
+    assert f"{result.gain_mean['before']:.2f}" in text and "not higher than" in text
+    assert "no batch norm: the gradient underflows to exactly 0" in text
     for setting in bn_depth_explorer.cited:
         bn_depth_explorer.cite(setting)  # every cited setting resolves
     assert bn_depth_explorer.setting_text("ReLU, 50 layers") == "layers = 50, activation = relu"

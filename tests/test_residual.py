@@ -10,9 +10,10 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from vglib.compute import residual as vr
-from vglib.demos.residual import residual_depth
+from vglib import core
+from vglib.demos import residual_depth
 from vglib.plots.residual import depth_profiles
+from vglib.studies import residual_connections as vr
 
 
 # -- model -------------------------------------------------------------------------------------
@@ -82,7 +83,25 @@ def test_zero_branches_give_the_identity_jacobian():
     model = vr.ResidualMLP(2, 10, 1, 6, branch="zero")
     jac = vr.block_jacobians(model, torch.tensor([0.5, -0.2]))
     assert_close(jac.full, torch.eye(10))
-    assert_close(vr.jacobian_singular_values("zero", 6, width=10), np.ones(10, dtype=np.float32))
+    assert_close(
+        vr.stack_jacobian_singular_values("zero", 6, width=10), np.ones(10, dtype=np.float32)
+    )
+
+
+def test_stack_jacobian_singular_values_are_those_of_the_autograd_jacobian():
+    model = vr.ResidualMLP(2, 12, 1, 4, branch="scaled", seed=1)
+    x = core.make_spirals(8, seed=1)[0][0]
+
+    def stack(h):
+        for i in range(4):
+            h = model.block(i, h)
+        return h
+
+    full = torch.autograd.functional.jacobian(stack, model.inp(x).detach())
+    expected = torch.linalg.svdvals(full).numpy()
+    got = vr.stack_jacobian_singular_values("scaled", 4, width=12, seed=1)
+    assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(np.diff(got) <= 0)
 
 
 def test_block_jacobians_rejects_a_batch():
@@ -113,6 +132,10 @@ def test_gradient_growth_matches_closed_form_and_zero_branches_are_exact():
     assert_close(z.grad_norm, np.full(21, z.grad_norm[0]), rtol=1e-5, atol=0)
     assert z.growth == pytest.approx(1.0)
     assert_close(p.theory_second_moment, p.second_moment[0] * 2.0 ** np.arange(21))
+    assert_close(p.relative_theory_second_moment, 2.0 ** np.arange(21))
+    assert_close(p.relative_theory_grad_norm, 2.0 ** ((20 - np.arange(21)) / 2))
+    assert p.relative_grad_norm[-1] == 1.0 and p.relative_second_moment[0] == 1.0
+    assert p.relative_grad_norm[0] == pytest.approx(p.first_to_last)
 
 
 # -- training ----------------------------------------------------------------------------------
@@ -121,13 +144,32 @@ def test_training_lowers_the_loss_and_is_reproducible():
     b = vr.train_residual("scaled", 4, steps=40, lr=0.05, n_samples=128)
     assert a.loss.shape == (41,) and a.loss[-1] < 0.7 * a.loss[0]
     assert_close(a.loss, b.loss)
+
+
+def test_train_residual_is_full_batch_sgd_with_momentum_loss_before_each_step():
+    X, y = core.make_spirals(64, seed=2)
+    model = vr.ResidualMLP(2, 8, 2, 3, branch="unscaled", seed=2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    expected = []
+    for _ in range(5):
+        loss = nn.functional.cross_entropy(model(X), y)
+        expected.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        out = model(X)
+    expected.append(nn.functional.cross_entropy(out, y).item())
+    curve = vr.train_residual("unscaled", 3, width=8, steps=5, lr=0.02, n_samples=64, seed=2)
+    assert_close(curve.loss, np.array(expected))
+    assert curve.accuracy == pytest.approx((out.argmax(1) == y).float().mean().item())
     sweep = vr.degradation_sweep((2,), ("plain",), (0.01, 0.02), steps=5, n_samples=64)
     assert set(sweep) == {("plain", 2, 0.01), ("plain", 2, 0.02)}
 
 
 @pytest.mark.parametrize("branch", ["plain", "scaled", "zero"])
 def test_init_gradient_ratio_is_the_untrained_networks_first_to_last_gradient(branch):
-    X, y = vr.make_spirals(96, seed=3)
+    X, y = core.make_spirals(96, seed=3)
     model = vr.ResidualMLP(2, 16, 2, 6, branch=branch, seed=3)
     out, hidden = model.forward_with_hidden(X)
     grads = torch.autograd.grad(nn.functional.cross_entropy(out, y), hidden)
@@ -213,3 +255,19 @@ def test_demo_description_has_the_closed_form():
     values = {"num_blocks": 20, "sigma_w2": 2.0}
     text = residual_depth.describe(residual_depth.result(**values), values)
     assert "20 blocks" in text and f"{2.0**20:.1e}" in text
+
+
+def test_branch_profiles_are_cached_and_shared_with_the_demo():
+    values = residual_depth.cite("He weights, 50 blocks")
+    result = vr.branch_profiles(**values)
+    assert residual_depth.result(**values) is result
+    assert list(result.profiles) == list(vr.BRANCHES) == list(vr.BRANCH_LABELS)
+    assert (result.width, result.batch, result.num_blocks) == (128, 64, 50)
+    p = vr.residual_profile("scaled", 50, width=128, sigma_w2=2.0, batch=64, seed=0)
+    assert_close(result.profiles["scaled"].grad_norm, p.grad_norm)
+
+
+def test_depth_profiles_takes_limits_title_and_legend():
+    ax = depth_profiles(np.arange(3), {"a": np.ones(3)}, ylim=(1e-3, 1e3), title="t", legend=False)
+    assert ax.get_ylim() == pytest.approx((1e-3, 1e3))
+    assert ax.get_title() == "t" and ax.get_legend() is None

@@ -7,61 +7,39 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from vglib.compute.residual import BRANCHES, residual_profile
 from vglib.demos.core import Demo, Slider
 from vglib.plots.residual import depth_profiles
-
-WIDTH = 128
-BATCH = 64
-
-#: Legend labels of the four networks, in the order of :data:`BRANCHES`.
-LABELS = {
-    "plain": "plain (no skip)",
-    "unscaled": "residual, α = 1",
-    "scaled": "residual, α = 1/√L",
-    "zero": "residual, α = 0 (SkipInit)",
-}
+from vglib.studies.residual_connections import BRANCH_LABELS, BranchProfiles, branch_profiles
 
 
-def residual_depth_result(num_blocks: int, sigma_w2: float) -> dict[str, Any]:
-    """Profiles of the plain network and the three residual variants at one depth."""
-    profiles = {
-        b: residual_profile(b, num_blocks, width=WIDTH, sigma_w2=sigma_w2, batch=BATCH, seed=0)
-        for b in BRANCHES
-    }
-    return {"profiles": profiles, "num_blocks": num_blocks, "sigma_w2": sigma_w2}
-
-
-def _draw(result: Mapping[str, Any], axes: Sequence[Axes]) -> None:
-    profiles = result["profiles"]
-    layer = profiles["plain"].layer
+def _draw(result: BranchProfiles, axes: Sequence[Axes]) -> None:
+    profiles = {BRANCH_LABELS[b]: p for b, p in result.profiles.items()}
+    layer = result.profiles["plain"].layer
     depth_profiles(
         layer,
-        {LABELS[b]: p.grad_norm / p.grad_norm[-1] for b, p in profiles.items()},
-        theory={LABELS[b]: p.theory_grad_norm / p.grad_norm[-1] for b, p in profiles.items()},
+        {label: p.relative_grad_norm for label, p in profiles.items()},
+        theory={label: p.relative_theory_grad_norm for label, p in profiles.items()},
         ax=axes[0],
         ylabel="‖∂L/∂hₗ‖ / value at the top",
+        ylim=(1e-10, 1e10),
+        title="backward: gradient norm per layer",
         key="grad",
     )
-    axes[0].set_ylim(1e-10, 1e10)
-    axes[0].set_title("backward: gradient norm per layer", fontsize="small")
     depth_profiles(
         layer,
-        {LABELS[b]: p.second_moment / p.second_moment[0] for b, p in profiles.items()},
-        theory={
-            LABELS[b]: p.theory_second_moment / p.second_moment[0] for b, p in profiles.items()
-        },
+        {label: p.relative_second_moment for label, p in profiles.items()},
+        theory={label: p.relative_theory_second_moment for label, p in profiles.items()},
         ax=axes[1],
         ylabel="second moment qₗ / q₀",
+        ylim=(1e-20, 1e20),
+        title="forward: signal size per layer",
+        legend=False,
         key="fwd",
     )
-    axes[1].set_ylim(1e-20, 1e20)
-    axes[1].set_title("forward: signal size per layer", fontsize="small")
-    axes[1].get_legend().remove()
 
 
-def _describe(result: Mapping[str, Any], values: Mapping[str, Any]) -> str:
-    p = result["profiles"]
+def _describe(result: BranchProfiles, values: Mapping[str, Any]) -> str:
+    p = result.profiles
     L = values["num_blocks"]
     return (
         f"{L} blocks, σ_w² = {values['sigma_w2']:g}: the gradient at layer 0 is "
@@ -88,7 +66,7 @@ residual_depth = Demo(
             static=(1.0, 2.0),
         ),
     ),
-    compute=residual_depth_result,
+    compute=branch_profiles,
     draw=_draw,
     describe=_describe,
     ncols=2,

@@ -30,7 +30,7 @@ def bn_gradient_norms(
     layer: np.ndarray,
     norms: Mapping[str, np.ndarray],
     *,
-    label: str = "",
+    title: str = "",
     ax: Axes | None = None,
 ) -> Axes:
     """Per-layer gradient norms of several networks on a log scale, with a note.
@@ -41,7 +41,7 @@ def bn_gradient_norms(
         Layer numbers, shape ``(num_layers,)``.
     norms
         ``{label: norms}``, each of shape ``(num_layers,)``; zeros are drawn at :data:`FLOOR`.
-    label
+    title
         Title of the axes (e.g. the growth factors).
     ax
         Axes to draw on or update.
@@ -49,7 +49,7 @@ def bn_gradient_norms(
     ax = axes_for(ax)
     clipped = {k: np.maximum(np.asarray(v, dtype=float), FLOOR) for k, v in norms.items()}
     gradient_norms(layer, clipped, ax=ax, key="bn")
-    ax.set_title(label, fontsize="small")
+    ax.set_title(title, fontsize="small")
     ax.legend(loc="lower right", fontsize="small", frameon=False)
     return ax
 
@@ -59,6 +59,7 @@ def bn_backward_gains(
     gains: Mapping[str, np.ndarray],
     *,
     slopes: Mapping[str, float] | None = None,
+    title: str = "",
     ax: Axes | None = None,
     key: str = "gain",
 ) -> Axes:
@@ -74,6 +75,8 @@ def bn_backward_gains(
         match :func:`bn_gradient_norms` for the same mapping order.
     slopes
         ``{label: mean activation slope}``, written in a note (optional).
+    title
+        Title of the axes.
     ax
         Axes to draw on or update.
     key
@@ -106,6 +109,7 @@ def bn_backward_gains(
     ax.grid(True, alpha=0.3)
     refresh(ax)
     ax.set_ylim(0, 1.15 * top)
+    ax.set_title(title, fontsize="small")
     if slopes:
         note(
             ax,

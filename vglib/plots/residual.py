@@ -18,6 +18,9 @@ def depth_profiles(
     ax: Axes | None = None,
     ylabel: str = r"gradient norm $\|\partial L / \partial h_l\|$",
     xlabel: str = "layer l (0 = output of the input layer)",
+    ylim: tuple[float, float] | None = None,
+    title: str = "",
+    legend: bool = True,
     key: str = "depth",
 ) -> Axes:
     """Several per-layer series on a log scale, each with its closed form as a dotted line.
@@ -33,6 +36,14 @@ def depth_profiles(
         form, drawn dotted in the series' colour.
     ax
         Axes to draw on, or to update if this function drew on it before.
+    ylabel, xlabel
+        Axis labels.
+    ylim
+        Fixed limits of the y axis (default: fitted to the data).
+    title
+        Title of the axes.
+    legend
+        Show a legend of the series.
     key
         Prefix of the artists' ids.
     """
@@ -76,5 +87,8 @@ def depth_profiles(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    refresh(ax)
+    refresh(ax, legend=legend)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_title(title, fontsize="small")
     return ax

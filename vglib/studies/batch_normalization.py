@@ -3,33 +3,45 @@
 :func:`batchnorm_forward` is the transform of Ioffe and Szegedy (2015) written out, in
 training and evaluation mode, with the running-statistics update of ``nn.BatchNorm1d``.
 The other functions measure what batch norm does to a deep MLP from
-:func:`vglib.compute.build_mlp`: per-layer gradient norms with and without it, the backward
+:func:`vglib.core.build_mlp`: per-layer gradient norms with and without it, the backward
 gain ``gamma / sigma_B`` of every batch-norm layer and the mean activation slope (what
-actually carries the gradient through a deep sigmoid network with batch norm), the growth
-of the gradient with depth at initialization, its scale invariance, its cost per training
-step, and training curves (with and without noise injected after it).
+actually carries the gradient through a deep sigmoid network with batch norm) --
+:func:`bn_depth` is what the chapter's demo shows --, the growth of the gradient with depth
+at initialization, its scale invariance, its cost per training step, and training curves
+(with and without noise injected after it).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.data import make_spirals, make_teacher_regression
-from vglib.compute.measure import (
+from vglib.core import (
+    ACTIVATIONS,
+    BN_POSITIONS,
+    MLP,
     GradientFlow,
+    Hook,
+    Step,
+    TrainHistory,
     activation_slope,
+    build_mlp,
+    check_choice,
+    check_int,
+    check_real,
     loss_fn,
+    make_spirals,
+    make_teacher_regression,
     measure_gradient_flow,
+    one_thread,
+    shuffled_batches,
+    train,
 )
-from vglib.compute.models import ACTIVATIONS, BN_POSITIONS, MLP, build_mlp
-from vglib.compute.train import TrainHistory, train
 
 #: Where a network may (or may not) have batch norm, as used by :func:`gradient_profile`.
 BN_MODES = ("none", "before", "after")
@@ -112,17 +124,14 @@ def batchnorm_forward(
 
 
 # -- gradients through depth -----------------------------------------------------------------------
-def _data(batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return make_spirals(batch, seed=seed)
-
-
-@lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32)
 def _teacher(batch: int, width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     # full-rank inputs of the network's width: 2-D spirals would make every layer rank 2
     with one_thread():
         return make_teacher_regression(batch, in_features=width, seed=seed)
 
 
+#: The precisions :func:`bn_profile` measures in, by name.
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -158,7 +167,7 @@ class BNProfile:
     Attributes
     ----------
     flow
-        The :class:`~vglib.compute.GradientFlow` of the pass (gradient norms, saturation ...).
+        The :class:`~vglib.core.GradientFlow` of the pass (gradient norms, saturation ...).
     gain
         The backward gain of each layer's batch norm: the mean over units of
         ``gamma_j / sqrt(sigma_Bj**2 + eps)``, where ``sigma_Bj**2`` is the biased batch
@@ -204,10 +213,10 @@ def profile_model(model: MLP, X: torch.Tensor, y: torch.Tensor) -> BNProfile:
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp`.
+        A network from :func:`vglib.core.build_mlp`.
     X, y
         Inputs ``(batch, in_features)`` and targets, as for
-        :func:`vglib.compute.measure_gradient_flow`.
+        :func:`vglib.core.measure_gradient_flow`.
 
     Returns
     -------
@@ -263,6 +272,13 @@ def bn_profile(
     The network and data are those of :func:`gradient_profile`; ``dtype="float64"`` measures
     the same network in double precision, where gradients of 1e-40 do not underflow to zero.
 
+    Parameters
+    ----------
+    num_layers, activation, bn, width, batch, init, seed
+        As for :func:`gradient_profile`.
+    dtype
+        One of :data:`DTYPES`.
+
     Returns
     -------
     BNProfile
@@ -287,7 +303,7 @@ def gradient_profile(
 ) -> GradientFlow:
     """Per-layer gradient norms of a fresh MLP, with or without batch norm, at initialization.
 
-    The data is :func:`vglib.compute.make_teacher_regression` with ``width`` input features
+    The data is :func:`vglib.core.make_teacher_regression` with ``width`` input features
     (full-rank inputs; a teacher network's outputs as targets, mean squared error).
     :func:`bn_profile` measures the same pass and adds the batch-norm gains and slopes.
 
@@ -296,13 +312,13 @@ def gradient_profile(
     num_layers
         Hidden layers.
     activation
-        One of the activations of :func:`vglib.compute.build_mlp`.
+        One of the activations of :func:`vglib.core.build_mlp`.
     bn
         One of :data:`BN_MODES`: no batch norm, or batch norm before or after the activation.
     width, batch
         Units per layer and examples in the batch.
     init
-        Weight initialization (see :func:`vglib.compute.build_mlp`).
+        Weight initialization (see :func:`vglib.core.build_mlp`).
     seed
         Seed for the weights and the data.
 
@@ -336,6 +352,108 @@ def growth_factor(grad_norm: np.ndarray, *, skip: int = 5) -> float:
     g = np.maximum(g[: len(g) - skip], np.finfo(float).tiny)
     slope = np.polyfit(np.arange(len(g)), np.log(g), 1)[0]
     return float(np.exp(-slope))
+
+
+# -- what the demo shows ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BNDepth:
+    """The three networks of :func:`bn_depth` side by side: without batch norm, with it before
+    and with it after the activation.
+
+    Every mapping is keyed by the setting of :data:`BN_MODES` (``"none"``, ``"before"``,
+    ``"after"``); per-layer arrays have shape ``(num_layers,)``, layer 1 first.
+
+    Attributes
+    ----------
+    num_layers, activation, width, batch
+        The networks and the batch they were measured on.
+    layer
+        Layer numbers ``1 .. num_layers``.
+    profiles
+        The :class:`BNProfile` of each network.
+    norms
+        ``||dL/dh_l||`` per layer.
+    ratio
+        ``||dL/dh_1|| / ||dL/dh_L||``: layer 1's gradient over the last layer's (0 when the
+        gradient underflows in float32 before it reaches layer 1).
+    growth
+        Geometric-mean growth of the gradient per layer towards the input, from
+        :func:`growth_factor` leaving out the ``min(5, num_layers - 2)`` layers next to the
+        output.
+    gain
+        Per-layer backward gain ``gamma / sigma_B`` of the batch norms (NaN without).
+    gain_mean
+        The mean gain over layers ``2 .. L`` (NaN without batch norm).
+    gain_product
+        The product of the gains over layers ``2 .. L`` (NaN without batch norm).
+    slope
+        Mean activation slope over every layer, example and unit.
+    saturation
+        Largest share of saturated units in any layer (NaN for activations that do not
+        saturate).
+    """
+
+    num_layers: int
+    activation: str
+    width: int
+    batch: int
+    layer: np.ndarray
+    profiles: dict[str, BNProfile]
+    norms: dict[str, np.ndarray]
+    ratio: dict[str, float]
+    growth: dict[str, float]
+    gain: dict[str, np.ndarray]
+    gain_mean: dict[str, float]
+    gain_product: dict[str, float]
+    slope: dict[str, float]
+    saturation: dict[str, float]
+
+
+@functools.cache
+def bn_depth(
+    num_layers: int, activation: str, *, width: int = 64, batch: int = 128, seed: int = 0
+) -> BNDepth:
+    """:func:`bn_profile` of a fresh Xavier-initialized MLP in every setting of :data:`BN_MODES`.
+
+    Cached: the chapter's cells reuse what its demo computed for the same values.
+
+    Parameters
+    ----------
+    num_layers
+        Hidden layers, at least 2 (the gains are averaged over layers 2 .. L).
+    activation
+        One of the activations of :func:`vglib.core.build_mlp`.
+    width, batch
+        Units per layer (and input features) and examples in the batch.
+    seed
+        Seed for the weights and the data.
+
+    Returns
+    -------
+    BNDepth
+    """
+    check_int("num_layers", num_layers, minimum=2)
+    profiles = {
+        bn: bn_profile(num_layers, activation, bn, width=width, batch=batch, seed=seed)
+        for bn in BN_MODES
+    }
+    skip = min(5, num_layers - 2)
+    return BNDepth(
+        num_layers=num_layers,
+        activation=activation,
+        width=width,
+        batch=batch,
+        layer=profiles["none"].flow.layer,
+        profiles=profiles,
+        norms={bn: p.flow.grad_norm for bn, p in profiles.items()},
+        ratio={bn: float(p.flow.grad_norm[0] / p.flow.grad_norm[-1]) for bn, p in profiles.items()},
+        growth={bn: growth_factor(p.flow.grad_norm, skip=skip) for bn, p in profiles.items()},
+        gain={bn: p.gain for bn, p in profiles.items()},
+        gain_mean={bn: float(np.mean(p.gain[1:])) for bn, p in profiles.items()},
+        gain_product={bn: p.gain_product for bn, p in profiles.items()},
+        slope={bn: p.mean_slope for bn, p in profiles.items()},
+        saturation={bn: p.max_saturation for bn, p in profiles.items()},
+    )
 
 
 # -- scale invariance -----------------------------------------------------------------------------
@@ -404,52 +522,102 @@ def scale_invariance(
 
 
 # -- cost ---------------------------------------------------------------------------------------------
+class StepTimer(Hook):
+    """A :func:`vglib.core.train` hook that records the wall-clock seconds of every step.
+
+    A step is timed from :attr:`Step.started` (before its batch is drawn) to the end of its
+    update: forward, backward and optimizer step.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def after_update(self, step: Step) -> None:
+        self.seconds.append(time.perf_counter() - step.started)
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """Wall-clock seconds of training steps without and with batch norm, shape ``(repeats,)``.
+
+    Attributes
+    ----------
+    plain
+        Steps of the network without batch norm.
+    batch_norm
+        Steps of the same network with batch norm before every activation.
+    """
+
+    plain: np.ndarray
+    batch_norm: np.ndarray
+
+    @property
+    def median_plain(self) -> float:
+        """Median seconds per step without batch norm."""
+        return float(np.median(self.plain))
+
+    @property
+    def median_batch_norm(self) -> float:
+        """Median seconds per step with batch norm."""
+        return float(np.median(self.batch_norm))
+
+
 def step_time(
     *,
     num_layers: int = 10,
     width: int = 256,
     batch: int = 128,
     repeats: int = 40,
+    warmup: int = 3,
     seed: int = 0,
-) -> dict[str, np.ndarray]:
+) -> StepTimes:
     """Wall-clock seconds of full training steps (forward, backward, SGD update), one thread.
 
-    Two ReLU networks of the same size, one without and one with batch norm before every
-    activation, take turns step by step, so that both see the same machine load.
+    Two ReLU networks of the same size (He initialization), one without and one with batch
+    norm before every activation, take turns step by step, so that both see the same machine
+    load. Each step is one :func:`vglib.core.train` step on the whole batch, timed by a
+    :class:`StepTimer`.
 
     Parameters
     ----------
     num_layers, width, batch
-        Size of the networks and of the batch.
+        Size of the networks and of the batch (spirals points).
     repeats
-        Timed steps per network, after three untimed warm-up steps each.
+        Timed steps per network.
+    warmup
+        Untimed steps per network before them.
     seed
         Seed for weights and data.
 
     Returns
     -------
-    dict
-        ``{"no BN": seconds, "BN": seconds}``, each of shape ``(repeats,)``; report medians.
+    StepTimes
+        Report medians: single steps are noisy on a shared machine.
     """
     check_int("repeats", repeats, minimum=1)
-    X, y = _data(batch, seed)
-    setups = {}
-    for label, bn in (("no BN", False), ("BN", True)):
+    check_int("warmup", warmup, minimum=0)
+    X, y = make_spirals(batch, seed=seed)
+    runs = []
+    for bn in (False, True):
         model = build_mlp(
             2, 2, num_layers=num_layers, width=width, batch_norm=bn, init="he", seed=seed
         )
-        setups[label] = (model, torch.optim.SGD(model.parameters(), lr=1e-3))
-    times: dict[str, list[float]] = {label: [] for label in setups}
-    with one_thread():
-        for i in range(repeats + 3):
-            for label, (model, opt) in setups.items():
-                start = time.perf_counter()
-                opt.zero_grad(set_to_none=True)
-                loss_fn(model(X), y).backward()
-                opt.step()
-                if i >= 3:
-                    times[label].append(time.perf_counter() - start)
-    return {label: np.asarray(t) for label, t in times.items()}
+        runs.append((model, torch.optim.SGD(model.parameters(), lr=1e-3), StepTimer()))
+    for _ in range(warmup + repeats):
+        for model, optimizer, timer in runs:
+            train(
+                model,
+                X,
+                y,
+                steps=1,
+                optimizer=optimizer,
+                batch_size=None,
+                on_step=timer,
+                record_every=None,
+                progress=False,
+            )
+    plain, with_bn = (np.asarray(timer.seconds[warmup:]) for _, _, timer in runs)
+    return StepTimes(plain=plain, batch_norm=with_bn)
 
 
 # -- training ----------------------------------------------------------------------------------------
@@ -490,27 +658,28 @@ def train_compare(
     Parameters
     ----------
     configs
-        ``{label: options}``; each ``options`` may hold ``bn`` (one of :data:`BN_MODES`,
-        default ``"none"``) and ``noise`` (default 0: the width of the random per-unit shift
-        ``U(-noise, noise)`` and scale ``1 + U(0, noise)`` redrawn at every forward pass
-        after every batch norm, as in Santurkar et al.'s "noisy" batch norm).
+        ``{name: options}``, names of the caller's choosing; each ``options`` may hold ``bn``
+        (one of :data:`BN_MODES`, default ``"none"``) and ``noise`` (default 0: the width of
+        the random per-unit shift ``U(-noise, noise)`` and scale ``1 + U(0, noise)`` redrawn
+        at every forward pass after every batch norm, as in Santurkar et al.'s "noisy" batch
+        norm).
     num_layers, width, activation
         The network (Xavier initialization, the same seed for every setting).
     n_samples
         Spirals points.
     steps, lr, optimizer, batch_size, record_every
-        As in :func:`vglib.compute.train`.
+        As in :func:`vglib.core.train`.
     seed
         Seed for weights, data, batch order and noise.
 
     Returns
     -------
     dict
-        ``{label: TrainHistory}``.
+        ``{name: TrainHistory}``, in the order of ``configs``.
     """
     X, y = make_spirals(n_samples, seed=seed)
     out = {}
-    for label, options in configs.items():
+    for name, options in configs.items():
         bn = check_choice("bn", options.get("bn", "none"), BN_MODES)
         noise = check_real("noise", options.get("noise", 0.0), minimum=0.0)
         model = build_mlp(
@@ -527,7 +696,7 @@ def train_compare(
         if noise > 0 and bn == "none":
             raise ValueError("noise needs batch norm: use bn='before' or bn='after'")
         handles = _add_noise_hooks(model, noise, seed) if noise > 0 else []
-        out[label] = train(
+        out[name] = train(
             model,
             X,
             y,
@@ -544,11 +713,31 @@ def train_compare(
     return out
 
 
+@dataclass(frozen=True)
+class LayerInput:
+    """Statistics of a layer's input over batch and units (see :func:`next_layer_input`).
+
+    Attributes
+    ----------
+    mean, std
+        Mean and standard deviation.
+    zero_share
+        Share of exact zeros.
+    negative_share
+        Share of negative values.
+    """
+
+    mean: float
+    std: float
+    zero_share: float
+    negative_share: float
+
+
 @one_thread()
 @torch.no_grad()
 def next_layer_input(
     bn_position: str, *, num_layers: int = 4, width: int = 64, batch: int = 512, seed: int = 0
-) -> dict[str, float]:
+) -> LayerInput:
     """Statistics of what enters the last hidden layer's linear map in a fresh ReLU BN network.
 
     Parameters
@@ -556,15 +745,15 @@ def next_layer_input(
     bn_position
         One of ``("before", "after")`` the activation.
     num_layers, width, batch
-        Network and batch size (He initialization, training-mode batch statistics).
+        Network and batch size (He initialization, training-mode batch statistics, spirals
+        points).
     seed
         Seed for weights and data.
 
     Returns
     -------
-    dict
-        ``mean``, ``std``, ``zero_share`` (share of exact zeros) and ``negative_share`` of the
-        last-but-one layer's output over batch and units.
+    LayerInput
+        Of the last-but-one layer's output.
     """
     check_choice("bn_position", bn_position, BN_POSITIONS)
     check_int("num_layers", num_layers, minimum=2)
@@ -578,42 +767,66 @@ def next_layer_input(
         bn_position=bn_position,
         seed=seed,
     )
-    X, _ = _data(batch, seed)
+    X, _ = make_spirals(batch, seed=seed)
     _, _, hidden = model.forward_with_hidden(X)
     h = hidden[-2]
-    return {
-        "mean": float(h.mean()),
-        "std": float(h.std()),
-        "zero_share": float((h == 0).float().mean()),
-        "negative_share": float((h < 0).float().mean()),
-    }
+    return LayerInput(
+        mean=float(h.mean()),
+        std=float(h.std()),
+        zero_share=float((h == 0).float().mean()),
+        negative_share=float((h < 0).float().mean()),
+    )
+
+
+@dataclass(frozen=True)
+class ModeGap:
+    """Mean loss of one model in training mode (batch statistics) and in evaluation mode.
+
+    Attributes
+    ----------
+    train_mode
+        Mean loss over mini-batches, each normalized with its own statistics.
+    eval_mode
+        Loss on the whole data set with the running statistics.
+    """
+
+    train_mode: float
+    eval_mode: float
 
 
 @one_thread()
 @torch.no_grad()
 def train_eval_gap(
     model: MLP, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = 64, seed: int = 0
-) -> dict[str, float]:
-    """Loss of a batch-norm model on ``X`` in training mode (batch statistics) and in eval mode.
+) -> ModeGap:
+    """Loss of a batch-norm model on ``X`` in training mode and in evaluation mode.
 
-    Training mode is evaluated on random mini-batches of ``batch_size`` (one shuffled pass,
-    seeded by ``seed``), like during training; the model's running statistics are restored afterwards and it is left in
-    eval mode.
+    Training mode is evaluated on the mini-batches of one shuffled pass over ``X`` (the
+    batches of :func:`vglib.core.shuffled_batches` with ``seed``, the last incomplete one
+    dropped), like during training; the model's running statistics are restored afterwards
+    and it is left in evaluation mode.
+
+    Parameters
+    ----------
+    model
+        A network from :func:`vglib.core.build_mlp`.
+    X, y
+        Inputs ``(n, in_features)`` and labels ``(n,)`` or targets ``(n, out)``.
+    batch_size
+        Examples per training-mode batch, from 2 to ``n``.
+    seed
+        Seed of the batch order.
 
     Returns
     -------
-    dict
-        ``train_mode`` and ``eval_mode`` mean losses.
+    ModeGap
     """
-    check_int("batch_size", batch_size, minimum=2)
-    order = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))
+    check_int("batch_size", batch_size, minimum=2, maximum=len(X))
+    batches = itertools.islice(shuffled_batches(X, y, batch_size, seed=seed), len(X) // batch_size)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
-    losses = []
-    for start in range(0, X.shape[0] - batch_size + 1, batch_size):
-        idx = order[start : start + batch_size]
-        losses.append(loss_fn(model(X[idx]), y[idx]).item())
+    losses = [loss_fn(model(Xb), yb).item() for Xb, yb in batches]
     model.load_state_dict(state)
     model.eval()
     eval_loss = loss_fn(model(X), y).item()
-    return {"train_mode": float(np.mean(losses)), "eval_mode": float(eval_loss)}
+    return ModeGap(train_mode=float(np.mean(losses)), eval_mode=float(eval_loss))
