@@ -629,6 +629,8 @@ class WeightChange:
     grad_norm
         ``‖∂L/∂W_l‖`` on the mini-batch of the first step :func:`vglib.core.train` records
         (step ``max(1, steps // 10)``), shape ``(num_layers,)``.
+    grad_step
+        That step's number.
     loss
         Mean mini-batch loss over the first and the last 10% of steps, shape ``(2,)``.
     model
@@ -638,6 +640,7 @@ class WeightChange:
     layer: np.ndarray
     relative_change: np.ndarray
     grad_norm: np.ndarray
+    grad_step: int
     loss: np.ndarray
     model: MLP
 
@@ -689,6 +692,7 @@ def relative_weight_change(
         layer=np.arange(1, len(before) + 1),
         relative_change=np.array(change),
         grad_norm=history.weight_grad_norm[0],
+        grad_step=int(history.step[0]),
         loss=np.array([history.loss[0], history.loss[-1]]),
         model=net,
     )

@@ -1,12 +1,15 @@
 """Initialization: symmetry, the variance recursion, the Jacobian spectrum and the edge of chaos.
 
-Everything here builds on :func:`vglib.compute.build_mlp` and the mean-field recursion of
-:func:`vglib.compute.mean_field_profile`. Weights are drawn with explicit
-``torch.Generator`` objects, so the global random state is never touched.
+Everything here builds on :func:`vglib.core.build_mlp` and the mean-field recursion of
+:func:`vglib.core.mean_field_profile`. Weights are drawn with explicit
+``torch.Generator`` objects, so the global random state is never touched. The demos'
+measurements are :func:`weight_scale_profile`, :func:`edge_of_chaos_point` and
+:func:`tanh_phase_diagram` (memoised).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -14,22 +17,39 @@ import numpy as np
 import torch
 from torch import nn
 
-from vglib._validate import check_choice, check_int, check_real
-from vglib.compute._threads import one_thread
-from vglib.compute.data import make_spirals
-from vglib.compute.measure import loss_fn
-from vglib.compute.models import ACTIVATIONS, MLP, build_mlp, make_activation
-from vglib.compute.theory import mean_field_profile
-from vglib.compute.train import TrainHistory, train
+from vglib.core import (
+    ACTIVATIONS,
+    MLP,
+    TrainHistory,
+    build_mlp,
+    check_batch,
+    check_choice,
+    check_int,
+    check_mlp,
+    check_real,
+    gauss_hermite,
+    histograms,
+    loss_fn,
+    make_activation,
+    make_spirals,
+    mean_field_profile,
+    one_thread,
+    train,
+)
 
 #: How :func:`reinit_` draws the weight matrices.
 WEIGHT_KINDS = ("gaussian", "orthogonal", "constant")
 
-#: Activations of :func:`jacobian_singular_values`.
+#: Activations of :func:`square_stack`.
 JACOBIAN_ACTIVATIONS = ("identity", "tanh", "relu")
 
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(100)
-_WEIGHTS = _WEIGHTS / np.sqrt(2 * np.pi)  # E[f(Z)] = f(_NODES) @ _WEIGHTS for Z ~ N(0, 1)
+#: The demos' networks: depth, width and spirals batch of :func:`weight_scale_profile` and
+#: :func:`edge_of_chaos_point`.
+DEMO_NUM_LAYERS = 30
+DEMO_WIDTH = 128
+DEMO_BATCH = 64
+
+_NODES, _WEIGHTS = gauss_hermite()  # E[f(Z)] = f(_NODES) @ _WEIGHTS for Z ~ N(0, 1)
 
 
 # -- re-initialising a network ----------------------------------------------------------------
@@ -55,7 +75,7 @@ def reinit_(
     Parameters
     ----------
     model
-        A network from :func:`vglib.compute.build_mlp`.
+        A network from :func:`vglib.core.build_mlp`.
     sigma_w2
         ``fan_in * Var(W_ij)`` (the second moment ``fan_in * E[W_ij^2]`` for ``constant``).
     sigma_b2
@@ -72,8 +92,7 @@ def reinit_(
     MLP
         The same model.
     """
-    if not isinstance(model, MLP):
-        raise ValueError(f"model must be an MLP from build_mlp, got {type(model).__name__}")
+    check_mlp(model)
     check_real("sigma_w2", sigma_w2, minimum=0.0)
     check_real("sigma_b2", sigma_b2, minimum=0.0)
     check_choice("weights", weights, WEIGHT_KINDS)
@@ -223,22 +242,15 @@ class LayerProfile:
         """``||dL/dh_1||^2 / ||dL/dh_L||^2``: the gradient's second moment, first over last."""
         return float((self.grad_norm[0] / self.grad_norm[-1]) ** 2)
 
+    @property
+    def first_to_last(self) -> float:
+        """``||dL/dh_1|| / ||dL/dh_L||``: how much of the gradient survives the trip to layer 1."""
+        return float(self.grad_norm[0] / self.grad_norm[-1])
 
-def _histograms(values: torch.Tensor, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Histograms of ``values`` (layers, batch, width) over common edges (finite values only)."""
-    if bins == 0:
-        return np.zeros(1), np.zeros((values.shape[0], 0))
-    finite = values[torch.isfinite(values)]
-    lo, hi = (finite.min().item(), finite.max().item()) if finite.numel() else (0.0, 1.0)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    counts = np.stack(
-        [
-            torch.histc(v[torch.isfinite(v)].double(), bins=bins, min=lo, max=hi).numpy()
-            for v in values
-        ]
-    )
-    return np.linspace(lo, hi, bins + 1), counts
+    @property
+    def theory_first_to_last(self) -> float:
+        """The mean-field prediction of :attr:`first_to_last`."""
+        return float(self.theory_grad[0] / self.theory_grad[-1])
 
 
 def profile_model(
@@ -256,7 +268,7 @@ def profile_model(
     Parameters
     ----------
     model
-        A plain network from :func:`vglib.compute.build_mlp` (no batch norm, no skips).
+        A plain network from :func:`vglib.core.build_mlp` (no batch norm, no skips).
     X, y
         Inputs ``(batch, in_features)`` and integer labels ``(batch,)``.
     sigma_w2, sigma_b2
@@ -265,7 +277,13 @@ def profile_model(
         The first layer's ``fan_in * Var(W)`` when it differs (default ``sigma_w2``).
     bins
         Histogram bins; 0 skips the histograms (they cost as much as the pass itself).
+
+    Returns
+    -------
+    LayerProfile
     """
+    check_mlp(model, plain=True)
+    check_batch(model, X, y)
     check_int("bins", bins, minimum=0)
     with one_thread():
         return _profile_model(model, X, y, sigma_w2, sigma_b2, sigma_w2_first, bins)
@@ -297,8 +315,12 @@ def _profile_model(
         sigma_w2_first=sigma_w2_first,
     )
     grad_norm = grad_t.flatten(1).norm(dim=1).double().numpy()
-    act_edges, act_counts = _histograms(hid_t, bins)
-    grad_edges, grad_counts = _histograms(grad_t, bins)  # empty when bins == 0
+    if bins:  # binned in float64: in float32 a spike of tiny values at 0 rounds into one bin
+        act_edges, act_counts = histograms(hid_t.double(), bins)
+        grad_edges, grad_counts = histograms(grad_t.double(), bins)
+    else:  # skipped
+        act_edges, act_counts = np.zeros(1), np.zeros((num_layers, 0))
+        grad_edges, grad_counts = act_edges, act_counts
     return LayerProfile(
         layer=np.arange(1, num_layers + 1),
         pre_rms=pre_t.double().pow(2).mean(dim=(1, 2)).sqrt().numpy(),
@@ -335,7 +357,7 @@ def layer_profile(
     Parameters
     ----------
     activation
-        One of :data:`vglib.compute.ACTIVATIONS`.
+        One of :data:`vglib.core.ACTIVATIONS`.
     sigma_w2, sigma_b2
         Weight and bias scale.
     weights
@@ -357,6 +379,31 @@ def layer_profile(
         )
         reinit_(model, sigma_w2, sigma_b2, weights=weights, seed=seed)
         return profile_model(model, X, y, sigma_w2=sigma_w2, sigma_b2=sigma_b2, bins=bins)
+
+
+@functools.cache
+def weight_scale_profile(sigma_w2: float, activation: str) -> LayerProfile:
+    """The weight-scale demo: a deep network with ``W ~ N(0, sigma_w2 / fan_in)``, zero biases.
+
+    :func:`layer_profile` of a :data:`DEMO_NUM_LAYERS`-layer network of width
+    :data:`DEMO_WIDTH` on :data:`DEMO_BATCH` spirals points, without histograms. Memoised.
+
+    Parameters
+    ----------
+    sigma_w2
+        ``fan_in * Var(W)``, at least 0.
+    activation
+        One of :data:`vglib.core.ACTIVATIONS` (the demo offers tanh and relu).
+    """
+    return layer_profile(
+        activation,
+        sigma_w2,
+        0.0,
+        num_layers=DEMO_NUM_LAYERS,
+        width=DEMO_WIDTH,
+        batch=DEMO_BATCH,
+        bins=0,
+    )
 
 
 def relu_variance_ratio(sigma_w2: float, num_layers: int) -> float:
@@ -392,13 +439,13 @@ def train_deep_relu(
     Parameters
     ----------
     inits
-        Names from :data:`vglib.compute.INITS` (no ``normal``).
+        Names from :data:`vglib.core.INITS` (no ``normal``).
     num_layers, width
         The network (He et al. 2015, Fig. 3, used 30 layers).
     n_samples
         Spirals points.
     steps, lr, optimizer, batch_size, record_every
-        As in :func:`vglib.compute.train`.
+        As in :func:`vglib.core.train`.
     seed
         Seed of data, weights and batch order.
 
@@ -430,7 +477,7 @@ def train_deep_relu(
 
 
 # -- the input-output Jacobian ----------------------------------------------------------------
-def jacobian_singular_values(
+def square_stack(
     activation: str,
     weights: str,
     *,
@@ -438,60 +485,36 @@ def jacobian_singular_values(
     sigma_b2: float = 0.0,
     num_layers: int = 32,
     width: int = 128,
-    q_in: float = 1.0,
     seed: int = 0,
-) -> np.ndarray:
-    """Singular values of the input-output Jacobian of a deep square network at one input.
-
-    The network maps ``x`` (``width`` coordinates, ``x_i ~ N(0, q_in)``) through
-    ``num_layers`` layers ``h = phi(W h + b)``; the Jacobian ``d h_L / d x`` is computed by
-    ``torch.autograd.functional.jacobian`` in float64 and its singular values by
-    ``torch.linalg.svdvals``.
+) -> nn.Sequential:
+    """A deep square float64 network ``h -> phi(W h + b)``, ``num_layers`` times, no head.
 
     Parameters
     ----------
     activation
         One of :data:`JACOBIAN_ACTIVATIONS`.
     weights
-        ``gaussian`` or ``orthogonal`` (see :func:`reinit_`).
+        ``gaussian`` (``W_ij ~ N(0, sigma_w2 / width)``) or ``orthogonal`` (a Haar-random
+        orthogonal matrix times ``sqrt(sigma_w2)``), as in :func:`reinit_`.
     sigma_w2, sigma_b2
-        Weight and bias scale.
+        Weight and bias scale; biases ``b_i ~ N(0, sigma_b2)``.
     num_layers, width
         Depth and width.
-    q_in
-        Variance of the input coordinates.
     seed
-        Seed of weights, biases and input.
+        Seed of weights and biases; the global random state is untouched.
 
     Returns
     -------
-    np.ndarray
-        Singular values in descending order, shape ``(width,)``.
+    nn.Sequential
+        ``Linear(width, width), activation`` pairs, float64; maps ``(..., width)`` to
+        ``(..., width)``.
     """
     check_choice("activation", activation, JACOBIAN_ACTIVATIONS)
     check_choice("weights", weights, ("gaussian", "orthogonal"))
     check_real("sigma_w2", sigma_w2, minimum=0.0, strict_minimum=True)
     check_real("sigma_b2", sigma_b2, minimum=0.0)
-    check_real("q_in", q_in, minimum=0.0)
     check_int("num_layers", num_layers, minimum=1)
     check_int("width", width, minimum=1)
-    with one_thread():
-        layers = _square_layers(activation, weights, sigma_w2, sigma_b2, num_layers, width, seed)
-        gen = torch.Generator().manual_seed(seed + 1)
-        x = torch.randn(width, generator=gen, dtype=torch.float64) * math.sqrt(q_in)
-        jac = torch.autograd.functional.jacobian(layers, x, vectorize=True)
-        return torch.linalg.svdvals(jac).numpy()
-
-
-def _square_layers(
-    activation: str,
-    weights: str,
-    sigma_w2: float,
-    sigma_b2: float,
-    num_layers: int,
-    width: int,
-    seed: int,
-) -> nn.Sequential:
     gen = torch.Generator().manual_seed(check_int("seed", seed))
     modules: list[nn.Module] = []
     for _ in range(num_layers):
@@ -507,6 +530,53 @@ def _square_layers(
             linear.bias.copy_(b * math.sqrt(sigma_b2))
         modules += [linear, make_activation(activation)]
     return nn.Sequential(*modules)
+
+
+def square_stack_jacobian_singular_values(
+    activation: str,
+    weights: str,
+    *,
+    sigma_w2: float,
+    sigma_b2: float = 0.0,
+    num_layers: int = 32,
+    width: int = 128,
+    q_in: float = 1.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Singular values of the input-output Jacobian of a :func:`square_stack` at one input.
+
+    The network maps ``x`` (``width`` coordinates, ``x_i ~ N(0, q_in)``, drawn with seed
+    ``seed + 1``) through ``num_layers`` layers ``h = phi(W h + b)``; the Jacobian
+    ``d h_L / d x`` is computed by ``torch.autograd.functional.jacobian`` in float64 and its
+    singular values by ``torch.linalg.svdvals``.
+
+    Parameters
+    ----------
+    activation, weights, sigma_w2, sigma_b2, num_layers, width, seed
+        The network, as in :func:`square_stack`.
+    q_in
+        Variance of the input coordinates.
+
+    Returns
+    -------
+    np.ndarray
+        Singular values in descending order, shape ``(width,)``.
+    """
+    check_real("q_in", q_in, minimum=0.0)
+    with one_thread():
+        layers = square_stack(
+            activation,
+            weights,
+            sigma_w2=sigma_w2,
+            sigma_b2=sigma_b2,
+            num_layers=num_layers,
+            width=width,
+            seed=seed,
+        )
+        gen = torch.Generator().manual_seed(seed + 1)
+        x = torch.randn(width, generator=gen, dtype=torch.float64) * math.sqrt(q_in)
+        jac = torch.autograd.functional.jacobian(layers, x, vectorize=True)
+        return torch.linalg.svdvals(jac).numpy()
 
 
 # -- mean-field fixed point and the edge of chaos (tanh) --------------------------------------
@@ -563,6 +633,112 @@ def tanh_critical_sigma_w2(sigma_b2: np.ndarray | float) -> np.ndarray:
         chaotic = tanh_chi1(mid, b2) > 1
         lo, hi = np.where(chaotic, lo, mid), np.where(chaotic, mid, hi)
     return 0.5 * (lo + hi)
+
+
+@dataclass(frozen=True)
+class EdgeOfChaos:
+    """A deep tanh network at ``(sigma_w2, sigma_b2)``: measured gradients beside ``chi_1``.
+
+    Attributes
+    ----------
+    profile
+        The measured pass (:func:`layer_profile`, no histograms).
+    sigma_w2, sigma_b2
+        The network's weight and bias scale.
+    chi1
+        Mean-field ``chi_1`` (:func:`tanh_chi1`).
+    measured_chi
+        Measured per-layer growth of the squared gradient norm over the top two thirds of
+        the layers: ``(||g_s|| / ||g_L||)^(2 / (L - s))`` with ``s = L // 3`` (layers
+        numbered from 1; ``s = 10`` for ``L = 30``).
+    """
+
+    profile: LayerProfile
+    sigma_w2: float
+    sigma_b2: float
+    chi1: float
+    measured_chi: float
+
+    @property
+    def phase(self) -> str:
+        """``"ordered"`` (``chi_1 < 0.98``), ``"chaotic"`` (``chi_1 > 1.02``) or ``"critical"``."""
+        if self.chi1 < 0.98:
+            return "ordered"
+        return "chaotic" if self.chi1 > 1.02 else "critical"
+
+
+@functools.cache
+def edge_of_chaos_point(sigma_w2: float, sigma_b2: float) -> EdgeOfChaos:
+    """The edge-of-chaos demo: a deep tanh network at ``(sigma_w2, sigma_b2)``, measured.
+
+    :func:`layer_profile` of a :data:`DEMO_NUM_LAYERS`-layer tanh network of width
+    :data:`DEMO_WIDTH` on :data:`DEMO_BATCH` spirals points, with ``chi_1`` and the measured
+    per-layer growth of the squared gradient set beside each other. Memoised.
+
+    Parameters
+    ----------
+    sigma_w2, sigma_b2
+        ``fan_in * Var(W)`` (> 0) and ``Var(b)`` (at least 0).
+    """
+    profile = layer_profile(
+        "tanh",
+        sigma_w2,
+        sigma_b2,
+        num_layers=DEMO_NUM_LAYERS,
+        width=DEMO_WIDTH,
+        batch=DEMO_BATCH,
+        bins=0,
+    )
+    g = profile.grad_norm
+    start = DEMO_NUM_LAYERS // 3 - 1
+    measured = (g[start] / g[-1]) ** (2.0 / (DEMO_NUM_LAYERS - 1 - start))
+    return EdgeOfChaos(
+        profile=profile,
+        sigma_w2=sigma_w2,
+        sigma_b2=sigma_b2,
+        chi1=float(tanh_chi1(sigma_w2, sigma_b2)),
+        measured_chi=float(measured),
+    )
+
+
+@dataclass(frozen=True)
+class TanhPhaseDiagram:
+    """``log2 chi_1`` of a deep tanh network over a grid, and its critical line ``chi_1 = 1``.
+
+    Attributes
+    ----------
+    sigma_w2, sigma_b2
+        The grid's axes, shapes ``(a,)`` and ``(b,)``.
+    log2_chi1
+        ``log2 chi_1`` at every grid point, shape ``(b, a)``: negative ordered, positive chaotic.
+    line_sigma_b2, line_sigma_w2
+        Points of the critical line, shape ``(m,)`` each.
+    """
+
+    sigma_w2: np.ndarray
+    sigma_b2: np.ndarray
+    log2_chi1: np.ndarray
+    line_sigma_b2: np.ndarray
+    line_sigma_w2: np.ndarray
+
+
+@functools.cache
+def tanh_phase_diagram() -> TanhPhaseDiagram:
+    """The edge-of-chaos demo's background: ``sigma_w2`` in [0.4, 4.2], ``sigma_b2`` in [0, 0.42].
+
+    Memoised: computed once per process.
+    """
+    w2 = np.linspace(0.4, 4.2, 77)
+    b2 = np.linspace(0.0, 0.42, 43)
+    log_chi = np.log2(tanh_chi1(w2[None, :], b2[:, None]))
+    line_b2 = 0.42 * np.linspace(0.0, 1.0, 43) ** 2  # dense near 0, where the line is steep
+    return TanhPhaseDiagram(
+        sigma_w2=w2,
+        sigma_b2=b2,
+        log2_chi1=log_chi,
+        line_sigma_b2=line_b2,
+        line_sigma_w2=tanh_critical_sigma_w2(line_b2),
+    )
 
 
 # -- the initial loss ---------------------------------------------------------------------------
