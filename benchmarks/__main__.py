@@ -42,11 +42,11 @@ def _stats(samples: list[float]) -> str:
 
 
 def demo_latency(changes: int = 24) -> None:
-    from vglib.demos import DEMOS
+    from vglib.demos import all_demos
 
     print("demo update latency (cold cache: every change recomputes)")
-    for demo in DEMOS:
-        demo._cache.clear()
+    for demo in all_demos():
+        demo.clear_cache()
         panel = demo.panel()
         rng = random.Random(
             0
@@ -194,7 +194,8 @@ def autograde_times(repeat: int) -> None:
 
 def monitor_costs(repeat: int) -> None:
     """Median step time with and without GradientFlowMonitor, on the chapter's CNNs and an MLP."""
-    from vglib.compute import build_cnn, build_mlp, make_bars, make_spirals, monitor_overhead
+    from vglib.core import build_mlp, make_spirals
+    from vglib.studies.diagnosing import build_cnn, make_bars, monitor_overhead
 
     X_img, y_img = make_bars(32, seed=0)
     X_pts, y_pts = make_spirals(256, seed=0)

@@ -4,8 +4,9 @@ Run every instructor command from this directory (``exercises/``), e.g.
 ``nbgrader generate_assignment saturating_activations``. ``source/`` holds the only
 hand-kept copy of each assignment; everything else here is generated.
 
-Besides the course layout, this file changes nbgrader's defaults in five ways. Three keep
-the answers away from students:
+Besides the course layout, this file changes nbgrader's defaults in six ways; the
+preprocessors that do it live in :mod:`vglib.nbgrader_preprocessors`, where each is
+documented and tested (``tests/preprocessors/``). Three keep the answers away from students:
 
 * A solution region whose ``BEGIN SOLUTION`` line also says ``(no stub)`` is removed without
   inserting the code stub: the code above the region is then the student's starting point
@@ -38,8 +39,6 @@ Three keep a submission from costing a student more than it must:
 import os
 from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
-from nbformat.v4 import new_output
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import (
     ClearHiddenTests,
@@ -48,9 +47,16 @@ from nbgrader.preprocessors import (
     Execute,
     GetGrades,
     IgnorePattern,
-    NbGraderPreprocessor,
 )
-from traitlets import Unicode
+
+from vglib.nbgrader_preprocessors import (
+    ClearSolutionsKeepStub,
+    ExecuteSurvivingDeadKernel,
+    ShortTestTracebacks,
+    StderrIsNotAFailure,
+    insert_preprocessors_after,
+    replace_preprocessor,
+)
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 
@@ -79,144 +85,15 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 
-class ClearSolutionsKeepStub(ClearSolutions):
-    """:class:`ClearSolutions` that also understands regions without a stub.
-
-    A region opened by a line containing both ``BEGIN SOLUTION`` and :attr:`no_stub_marker`
-    is deleted outright; every other region gets the usual code or text stub. Plain nbgrader
-    treats such a region as an ordinary one (it inserts the stub), so the notebook stays
-    valid, and nothing leaks, without this class.
-    """
-
-    no_stub_marker = Unicode(
-        "(no stub)", help="Marks a BEGIN SOLUTION line whose region gets no stub"
-    ).tag(config=True)
-
-    def _replace_solution_region(self, cell, language):
-        removed = self._remove_unstubbed_regions(cell)
-        replaced = super()._replace_solution_region(cell, language)
-        return removed or replaced
-
-    def _remove_unstubbed_regions(self, cell):
-        kept, inside, removed = [], False, False
-        for line in cell.source.split("\n"):
-            if inside:
-                if self.begin_solution_delimeter in line:
-                    raise RuntimeError("encountered nested begin solution statements")
-                if self.end_solution_delimeter in line:
-                    inside = False
-                continue
-            if self.begin_solution_delimeter in line and self.no_stub_marker in line:
-                inside = removed = True
-                continue
-            kept.append(line)
-        if inside:
-            raise RuntimeError("no end solution statement found")
-        if removed:
-            cell.source = "\n".join(kept).rstrip("\n")
-        return removed
-
-
-class ExecuteSurvivingDeadKernel(Execute):
-    """nbgrader's :class:`Execute`, except that a dead kernel does not fail the notebook.
-
-    Plain nbgrader drops the whole submission from autograding when the kernel dies (the
-    student gets no grade and no feedback). Here the cell that killed the kernel and every
-    later code cell get an error output saying so, and grading goes on.
-    """
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._dead_at = None
-        try:
-            return super().preprocess(nb, resources, km)
-        except DeadKernelError:  # raised again while shutting the dead kernel down
-            if self._dead_at is None:
-                raise
-            return self.nb, self.resources
-
-    def preprocess_cell(self, cell, resources, index):
-        if self._dead_at is not None:
-            if cell.cell_type == "code":
-                cell.outputs = [self._error(f"not run: the kernel died in cell {self._dead_at}")]
-            return cell, self.resources
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self._dead_at = cell.metadata.get("nbgrader", {}).get("grade_id", f"#{index + 1}")
-            cell.outputs.append(
-                self._error(
-                    "the kernel died while running this cell (os._exit, a crash in native "
-                    "code or running out of memory); no later cell was run"
-                )
-            )
-            return cell, self.resources
-
-    @staticmethod
-    def _error(message):
-        return new_output(
-            "error", ename="KernelDied", evalue=message, traceback=[f"KernelDied: {message}"]
-        )
-
-
-class ShortTestTracebacks(NbGraderPreprocessor):
-    """Reduce every error in an autograded test cell to ``ename: evalue``.
-
-    Tracebacks quote the source lines of the frames they pass through; in a test cell those
-    include hidden tests. The students' own cells keep their full tracebacks.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
-        return cell, resources
-
-
-class StderrIsNotAFailure(NbGraderPreprocessor):
-    """Keep what a cell wrote to stderr, but as ordinary output that does not fail a test.
-
-    Runs after execution and before the grades are saved (in place of nbgrader's
-    :class:`IgnorePattern`, which would delete matching output instead of keeping it).
-    """
-
-    marker = Unicode("[stderr] ", help="Prefix of every line that was written to stderr").tag(
-        config=True
-    )
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                    output.name = "stdout"
-                    output.text = "".join(
-                        self.marker + line for line in output.text.splitlines(keepends=True)
-                    )
-        return cell, resources
-
-
-def _replaced(preprocessors, old, new):
-    if old not in preprocessors:
-        raise RuntimeError(f"nbgrader no longer uses {old.__name__}; update nbgrader_config.py")
-    return [new if pp is old else pp for pp in preprocessors]
-
-
-def _inserted_after(preprocessors, anchor, extra):
-    if anchor not in preprocessors:
-        raise RuntimeError(f"nbgrader no longer uses {anchor.__name__}; update nbgrader_config.py")
-    at = preprocessors.index(anchor) + 1
-    return [*preprocessors[:at], *extra, *preprocessors[at:]]
-
-
-# nbgrader's own pipelines, with the changes described at the top.
-c.GenerateAssignment.preprocessors = _replaced(
+# nbgrader's own pipelines, with the changes described at the top (the classes are in
+# vglib/nbgrader_preprocessors.py).
+c.GenerateAssignment.preprocessors = replace_preprocessor(
     GenerateAssignment.class_traits()["preprocessors"].default(),
     ClearSolutions,
     ClearSolutionsKeepStub,
 )
-c.Autograde.autograde_preprocessors = _replaced(
-    _replaced(
+c.Autograde.autograde_preprocessors = replace_preprocessor(
+    replace_preprocessor(
         Autograde.class_traits()["autograde_preprocessors"].default(),
         Execute,
         ExecuteSurvivingDeadKernel,
@@ -224,7 +101,7 @@ c.Autograde.autograde_preprocessors = _replaced(
     IgnorePattern,
     StderrIsNotAFailure,
 )
-c.GenerateFeedback.preprocessors = _inserted_after(
+c.GenerateFeedback.preprocessors = insert_preprocessors_after(
     GenerateFeedback.class_traits()["preprocessors"].default(),
     GetGrades,
     [ClearHiddenTests, ClearMarkScheme, ShortTestTracebacks],

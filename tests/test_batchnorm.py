@@ -223,7 +223,7 @@ def test_train_eval_gap_restores_running_stats_and_matches_both_losses():
 def test_step_timer_times_every_step_of_train():
     X, y = core.make_spirals(32, seed=0)
     model = core.build_mlp(2, 2, num_layers=2, width=8, seed=0)
-    timer = vb.StepTimer()
+    timer = core.StepTimer()
     history = core.train(
         model, X, y, steps=5, batch_size=16, on_step=timer, record_every=None, progress=False
     )

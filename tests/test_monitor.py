@@ -13,7 +13,7 @@ from torch.testing import assert_close
 
 from vglib import core
 from vglib.core import activation_slope, build_mlp, measure_gradient_flow, one_thread
-from vglib.demos.monitor import gradient_flow_monitor
+from vglib.demos import gradient_flow_monitor
 from vglib.studies import diagnosing as study
 from vglib.studies.diagnosing import (
     LAYER_TYPES,

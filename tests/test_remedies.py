@@ -13,7 +13,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from vglib.core import build_mlp, make_spirals, measure_gradient_flow
-from vglib.demos.remedies import pretraining_explorer
+from vglib.demos import pretraining_explorer
 from vglib.plots.remedies import depth_costs, weight_moves
 from vglib.studies import remedies as vp
 from vglib.studies.saturating_activations import flow_at_init

@@ -6,15 +6,20 @@ nbgrader does the work; this module adds what a class of real submissions needs 
     python -m vglib.classroom autograde                # autograde every collected assignment
     python -m vglib.classroom autograde initialization --timeout 30
 
-Run it from the course directory (``exercises/``) or pass ``--course-dir``. ``autograde``
+Run it from the course directory (``exercises/``) or pass ``--course-dir``. nbgrader is
+driven through its Python API (:class:`nbgrader.apps.NbGraderAPI`), configured by the same
+``nbgrader_config.py`` files the ``nbgrader`` command reads; what it logs goes to
+``logs/<step>-<assignment>.log``. ``autograde``
 
 1. checks each submission before nbgrader sees it: a notebook saved under another name
-   (``initialization (1).ipynb``) is copied to the name nbgrader expects, a file that is not
-   a readable notebook is reported as such, and lateness is read from the timestamp;
-2. runs ``nbgrader autograde`` once per assignment with a progress bar (nbgrader goes on
-   with the other students when one submission fails, and so does this);
-3. reads every autograded notebook for what went wrong in it (a cell that ran out of
-   time, a kernel that died, locked cells that were edited or deleted and put back);
+   (``initialization (1).ipynb``) is copied to the name nbgrader expects, and a file that
+   is not a readable notebook is reported as such;
+2. autogrades one student at a time with a progress bar (a submission nbgrader cannot
+   grade is reported, and the others are graded);
+3. reads the gradebook for scores and for lateness as nbgrader computes it (due date,
+   extensions, late penalty), and every autograded notebook for what went wrong in it (a
+   cell that ran out of time, a kernel that died, locked cells that were edited or deleted
+   and put back);
 4. generates the feedback, opens every student's feedback page with a short statement of
    the outcome, and writes a page for submissions that could not be graded at all;
 5. prints one table of scores and outcomes and writes it to ``reports/<assignment>.csv``.
@@ -29,21 +34,21 @@ import argparse
 import csv
 import filecmp
 import html
+import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Outcome", "autograde", "main", "release"]
 
 #: Written into the feedback page right after ``<body>``; the class lets a test find it.
 BANNER_CLASS = "vg-outcome"
 
-_SKIP_DIRS = {".ipynb_checkpoints"}
 _MISSING_CELL = "was missing from the submission"
 
 
@@ -77,27 +82,67 @@ class Outcome:
         }
 
 
-# --- running nbgrader ---------------------------------------------------------------------------
+# --- nbgrader, through its Python API ----------------------------------------------------------
 
 
-def _nbgrader() -> list[str]:
-    """nbgrader next to this interpreter; its own tools (alembic) on the PATH."""
-    bindir = Path(sys.executable).parent
+def _api(course_dir: Path, **overrides: dict[str, Any]):
+    """nbgrader's :class:`~nbgrader.apps.NbGraderAPI` on the course.
+
+    Configured as the ``nbgrader`` command run in ``course_dir`` would be, plus
+    ``overrides`` (config sections, e.g. ``Execute={"timeout": 30}``, as a command-line
+    option would). Its logger prints nothing: each call returns what it logged, and
+    :func:`_logged` writes that to a file.
+    """
+    from jupyter_core.paths import jupyter_config_path
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import load_pyconfig_files
+
+    # nbgrader runs alembic, a tool of the interpreter's own bin/, from the PATH
+    bindir = str(Path(sys.executable).parent)
     path = os.environ.get("PATH", "")
-    if str(bindir) not in path.split(os.pathsep):
+    if bindir not in path.split(os.pathsep):
         os.environ["PATH"] = f"{bindir}{os.pathsep}{path}"
-    exe = bindir / "nbgrader"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "nbgrader"]
+    config = Config()
+    config.CourseDirectory.root = str(course_dir)
+    # the command's config files, lowest precedence first: system, environment, user, course
+    for folder in [*reversed(jupyter_config_path()), str(course_dir)]:
+        config.merge(load_pyconfig_files(["nbgrader_config.py"], folder))
+    config.merge(Config(overrides))
+    log = logging.getLogger(f"{__name__}.nbgrader")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    return NbGraderAPI(config=config, log=log)
 
 
-def _run(args: list[str], course_dir: Path, log: Path | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*_nbgrader(), *args], cwd=course_dir, capture_output=True, text=True, check=False
-    )
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    return proc
+def _logged(
+    log: Path, call: Callable[..., dict | None], *args: Any, heading: str = "", **kwargs: Any
+) -> bool:
+    """Make one :class:`~nbgrader.apps.NbGraderAPI` call; whether it succeeded.
+
+    Everything the call reports goes to the end of ``log``, none of it to the terminal: the
+    log it returns (see :func:`nbgrader.utils.capture_log`), and whatever nbgrader, its
+    database layer and the kernels it starts write to stderr meanwhile (file descriptor 2
+    points into ``log`` during the call). A call returns ``None`` where nbgrader's exchange
+    is not available (Windows).
+    """
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(heading)
+        out.flush()
+        sys.stderr.flush()
+        terminal = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            result = call(*args, **kwargs)
+        finally:
+            sys.stderr.flush()
+            os.dup2(terminal, 2)
+            os.close(terminal)
+        result = result or {"success": False, "error": "nbgrader's exchange is not available\n"}
+        out.write(result.get("log", "") + result.get("error", ""))
+    return result["success"]
 
 
 def _progress(total: int, desc: str):
@@ -106,60 +151,20 @@ def _progress(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="student", file=sys.stderr, leave=True)
 
 
-def _stream(args: list[str], course_dir: Path, log: Path, total: int, desc: str) -> int:
-    """Run nbgrader, advance a progress bar per submission it starts, keep the full log."""
+def _fresh_log(course_dir: Path, name: str) -> Path:
+    log = course_dir / "logs" / name
     log.parent.mkdir(parents=True, exist_ok=True)
-    started = re.compile(r"\] Sanitizing ")
-    with open(log, "w", encoding="utf-8") as out, _progress(total, desc) as bar:
-        proc = subprocess.Popen(
-            [*_nbgrader(), *args],
-            cwd=course_dir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        seen = 0
-        for line in proc.stdout:
-            out.write(line)
-            if started.search(line):
-                if seen:
-                    bar.update(1)
-                seen += 1
-        code = proc.wait()
-        if seen:
-            bar.update(1)
-    return code
+    log.write_text("", encoding="utf-8")
+    return log
 
 
-# --- the course on disk -----------------------------------------------------------------------
+def _notebook_names(api, assignment: str) -> list[str]:
+    """The assignment's notebooks as nbgrader knows them (gradebook, else ``source/``)."""
+    return sorted(f"{nb['name']}.ipynb" for nb in api.get_notebooks(assignment))
 
 
-def assignments(course_dir: Path) -> list[str]:
-    """Every assignment in ``source/``, in name order."""
-    source = course_dir / "source"
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS)
-
-
-def _notebook_names(course_dir: Path, assignment: str) -> list[str]:
-    return sorted(p.name for p in (course_dir / "source" / assignment).glob("*.ipynb"))
-
-
-def _students(course_dir: Path, assignment: str) -> list[str]:
-    submitted = course_dir / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
-
-
-def _parse_time(text: str) -> datetime | None:
-    text = text.strip().removesuffix(" UTC").strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+def _folder(api, directory: str, student: str, assignment: str) -> Path:
+    return Path(api.coursedir.format_path(directory, student, assignment))
 
 
 def _duration(seconds: float) -> str:
@@ -167,16 +172,14 @@ def _duration(seconds: float) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
-# --- before nbgrader: names, readability, lateness --------------------------------------------
+# --- before nbgrader: names, readability -------------------------------------------------------
 
 
-def _preflight(course_dir: Path, assignment: str, student: str, duedate: datetime | None):
+def _preflight(folder: Path, assignment: str, student: str, expected: list[str]):
     """Fix what can be fixed without touching the student's work; report the rest."""
     import nbformat
 
     outcome = Outcome(student, assignment)
-    folder = course_dir / "submitted" / student / assignment
-    expected = _notebook_names(course_dir, assignment)
     present = {p.name for p in folder.glob("*.ipynb")}
     missing = [name for name in expected if name not in present]
     extra = sorted(present - set(expected))
@@ -201,18 +204,31 @@ def _preflight(course_dir: Path, assignment: str, student: str, duedate: datetim
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             outcome.notes.append(f"{name} is not a readable notebook ({reason})")
             unreadable = True
-    stamp = folder / "timestamp.txt"
-    submitted_at = _parse_time(stamp.read_text()) if stamp.exists() else None
-    if duedate is not None and submitted_at is not None and submitted_at > duedate:
-        late = (submitted_at - duedate).total_seconds()
-        outcome.notes.append(f"submitted {_duration(late)} after the due date")
     return outcome, unreadable
 
 
-# --- after nbgrader: what happened inside each notebook ----------------------------------------
+# --- after nbgrader: the gradebook, and what happened inside each notebook --------------------
 
 
-def _inspect_notebook(autograded: Path, release: Path, submitted: Path) -> list[str]:
+def _read_gradebook(api, assignment: str, outcomes: dict[str, Outcome]) -> None:
+    """Scores, and lateness as nbgrader computes it (due date, extensions, late penalty)."""
+    from nbgrader.api import MissingEntry
+
+    with api.gradebook as gb:
+        for student, outcome in outcomes.items():
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            outcome.score, outcome.max_score = submission.score, submission.max_score
+            if submission.total_seconds_late > 0:
+                note = f"submitted {_duration(submission.total_seconds_late)} after the due date"
+                if submission.late_submission_penalty:
+                    note += f" ({submission.late_submission_penalty:g} points off)"
+                outcome.notes.append(note)
+
+
+def _inspect_notebook(autograded: Path, submitted: Path) -> list[str]:
     import nbformat
 
     notes: list[str] = []
@@ -237,31 +253,28 @@ def _inspect_notebook(autograded: Path, release: Path, submitted: Path) -> list[
         notes.append(f"the kernel died in {', '.join(died)}; later cells were not run")
     if restored:
         notes.append(f"deleted cells put back: {', '.join(restored)}")
-    edited = _edited_locked_cells(release, submitted)
+    edited = _edited_locked_cells(submitted)
     if edited:
         notes.append(f"edited locked cells restored: {', '.join(edited)}")
     return notes
 
 
-def _edited_locked_cells(release: Path, submitted: Path) -> list[str]:
+def _edited_locked_cells(submitted: Path) -> list[str]:
+    """Locked cells whose checksum no longer matches, as ``nbgrader validate`` finds them."""
     import nbformat
+    from nbgrader.utils import compute_checksum, is_locked
 
     try:
-        original = nbformat.read(release, as_version=4)
         work = nbformat.read(submitted, as_version=4)
     except Exception:
         return []
-
-    def locked(nb):
-        return {
-            c.metadata["nbgrader"]["grade_id"]: c.source
-            for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("locked")
-            and "grade_id" in c.metadata.get("nbgrader", {})
-        }
-
-    before, after = locked(original), locked(work)
-    return [gid for gid, src in before.items() if gid in after and after[gid] != src]
+    return [
+        cell.metadata.nbgrader["grade_id"]
+        for cell in work.cells
+        if is_locked(cell)
+        and "checksum" in cell.metadata.nbgrader
+        and compute_checksum(cell) != cell.metadata.nbgrader["checksum"]
+    ]
 
 
 # --- feedback ----------------------------------------------------------------------------------
@@ -281,8 +294,7 @@ def _banner(outcome: Outcome) -> str:
     )
 
 
-def _write_feedback(course_dir: Path, outcome: Outcome, notebooks: list[str]) -> None:
-    folder = course_dir / "feedback" / outcome.student / outcome.assignment
+def _write_feedback(folder: Path, outcome: Outcome, notebooks: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in notebooks:
         page = folder / (Path(name).stem + ".html")
@@ -306,30 +318,13 @@ def _write_feedback(course_dir: Path, outcome: Outcome, notebooks: list[str]) ->
 # --- the commands ------------------------------------------------------------------------------
 
 
-def _duedate(course_dir: Path, assignment: str) -> datetime | None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    db = course_dir / "gradebook.db"
-    if not db.exists():
-        return None
-    with Gradebook(f"sqlite:///{db}") as gb:
-        try:
-            due = gb.find_assignment(assignment).duedate
-        except MissingEntry:
-            return None
-    return None if due is None else due.replace(tzinfo=UTC)
-
-
-def _scores(course_dir: Path, assignment: str, outcomes: dict[str, Outcome]) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        for student, outcome in outcomes.items():
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            outcome.score, outcome.max_score = submission.score, submission.max_score
+def _assignments(api, names: list[str] | None) -> list[str]:
+    known = sorted(api.get_source_assignments())
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        source = Path(api.coursedir.root) / api.coursedir.source_directory
+        raise ValueError(f"no assignment {unknown[0]!r} in {source}: {', '.join(known)}")
+    return names or known
 
 
 def autograde(
@@ -344,52 +339,46 @@ def autograde(
     Returns the outcomes per assignment, one per student with a submission.
     """
     course_dir = Path(course_dir).resolve()
+    api = _api(course_dir, **({"Execute": {"timeout": timeout}} if timeout is not None else {}))
+    coursedir = api.coursedir
     results: dict[str, list[Outcome]] = {}
-    known = assignments(course_dir)
-    unknown = [name for name in names or [] if name not in known]
-    if unknown:
-        raise ValueError(f"no assignment {unknown[0]!r} in {course_dir}/source: {', '.join(known)}")
-    for assignment in names or known:
-        students = _students(course_dir, assignment)
+    for assignment in _assignments(api, names):
+        students = sorted(api.get_submitted_students(assignment))
         if not students:
             print(f"{assignment}: no submissions collected; skipped", file=out)
             continue
-        duedate = _duedate(course_dir, assignment)
-        outcomes, unreadable = {}, set()
-        for student in students:
-            outcomes[student], bad = _preflight(course_dir, assignment, student, duedate)
-            if bad:
-                unreadable.add(student)
-        args = ["autograde", assignment, "--force"]
-        if timeout is not None:
-            args += [f"--Execute.timeout={timeout}"]
-        log = course_dir / "logs" / f"autograde-{assignment}.log"
-        _stream(args, course_dir, log, len(students), assignment)
-        text = log.read_text(encoding="utf-8")
-        failed = set(
-            re.findall(rf"processing assignment '{assignment}' for student '([^']+)'", text)
-        )
-        notebooks = _notebook_names(course_dir, assignment)
+        notebooks = _notebook_names(api, assignment)
+        outcomes, unreadable, graded = {}, set(), set()
+        log = _fresh_log(course_dir, f"autograde-{assignment}.log")
+        with _progress(len(students), assignment) as bar:
+            for student in students:
+                folder = _folder(api, coursedir.submitted_directory, student, assignment)
+                outcomes[student], bad = _preflight(folder, assignment, student, notebooks)
+                if bad:
+                    unreadable.add(student)
+                if _logged(
+                    log, api.autograde, assignment, student, force=True, heading=f"--- {student}\n"
+                ):
+                    graded.add(student)
+                bar.update(1)
+        _read_gradebook(api, assignment, outcomes)
         for student, outcome in outcomes.items():
-            folder = course_dir / "autograded" / student / assignment
-            outcome.graded = student not in failed and folder.is_dir()
+            folder = _folder(api, coursedir.autograded_directory, student, assignment)
+            submitted = _folder(api, coursedir.submitted_directory, student, assignment)
+            outcome.graded = student in graded and folder.is_dir()
             if not outcome.graded and student not in unreadable and not outcome.notes:
                 outcome.notes.append(f"nbgrader could not grade it: see {log.name}")
             for name in notebooks if outcome.graded else []:
                 if (folder / name).exists():
-                    outcome.notes += _inspect_notebook(
-                        folder / name,
-                        course_dir / "release" / assignment / name,
-                        course_dir / "submitted" / student / assignment / name,
-                    )
-        _scores(course_dir, assignment, outcomes)
-        _run(
-            ["generate_feedback", assignment, "--force"],
-            course_dir,
-            course_dir / "logs" / f"feedback-{assignment}.log",
-        )
+                    outcome.notes += _inspect_notebook(folder / name, submitted / name)
+        feedback_log = _fresh_log(course_dir, f"feedback-{assignment}.log")
+        _logged(feedback_log, api.generate_feedback, assignment, force=True)
         for outcome in outcomes.values():
-            _write_feedback(course_dir, outcome, notebooks)
+            _write_feedback(
+                _folder(api, coursedir.feedback_directory, outcome.student, assignment),
+                outcome,
+                notebooks,
+            )
         results[assignment] = list(outcomes.values())
         _report(course_dir, assignment, results[assignment], out)
     return results
@@ -412,15 +401,19 @@ def _report(course_dir: Path, assignment: str, outcomes: list[Outcome], out) -> 
 
 
 def release(course_dir: Path, names: list[str] | None = None, *, out=sys.stdout) -> None:
-    """``generate_assignment`` and ``release_assignment`` for each assignment."""
+    """``generate_assignment`` and ``release_assignment --force`` for each assignment."""
     course_dir = Path(course_dir).resolve()
-    todo = names or assignments(course_dir)
+    api = _api(course_dir, ExchangeReleaseAssignment={"force": True})
+    todo = _assignments(api, names)
+    steps = (  # release_assignment's --force is the config override above
+        ("generate_assignment", api.generate_assignment, {"force": True}),
+        ("release_assignment", api.release_assignment, {}),
+    )
     with _progress(len(todo), "release") as bar:
         for assignment in todo:
-            for step in ("generate_assignment", "release_assignment"):
-                log = course_dir / "logs" / f"{step}-{assignment}.log"
-                proc = _run([step, assignment, "--force"], course_dir, log)
-                if proc.returncode != 0:
+            for step, run, options in steps:
+                log = _fresh_log(course_dir, f"{step}-{assignment}.log")
+                if not _logged(log, run, assignment, **options):
                     raise RuntimeError(f"nbgrader {step} {assignment} failed: see {log}")
             bar.update(1)
     print(f"released: {', '.join(todo)}", file=out)

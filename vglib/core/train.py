@@ -177,6 +177,20 @@ class Hook:
         """After ``optimizer.step()`` (or after the skipped update)."""
 
 
+class StepTimer(Hook):
+    """A hook that records the wall-clock seconds of every step in :attr:`seconds`.
+
+    A step is timed from :attr:`Step.started` (before its batch is drawn) to this hook's
+    ``after_update``: forward, backward, the optimizer step and the hooks listed before it.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def after_update(self, step: Step) -> None:
+        self.seconds.append(time.perf_counter() - step.started)
+
+
 class _FunctionHook(Hook):
     def __init__(self, function: Callable[[Step], None]) -> None:
         self.function = function

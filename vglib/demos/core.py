@@ -1,7 +1,7 @@
 """The one binding that turns a demo declaration into a live panel, a static page or a figure.
 
 A :class:`Demo` declares its parameters (:class:`Slider`, :class:`Choice`), a ``compute``
-function (parameters -> result, from :mod:`vglib.compute`) and a ``draw`` function
+function (parameters -> result, a study from :mod:`vglib.studies`) and a ``draw`` function
 (result, axes -> None, from :mod:`vglib.plots`, which draws on first call and updates
 artists in place afterwards). From that declaration:
 
@@ -11,7 +11,8 @@ artists in place afterwards). From that declaration:
   VS Code, Colab) without a matplotlib widget backend.
 * :meth:`Demo.static_html` renders every point of the parameter grid to a small PNG and
   wraps the frames in HTML with native ``<input type="range">`` / ``<select>`` controls and a
-  few lines of JavaScript, so a reader of the rendered book can explore with no kernel.
+  few lines of JavaScript (the Jinja2 template ``templates/static_demo.html.j2``), so a
+  reader of the rendered book can explore with no kernel.
 * :meth:`Demo.figure` returns a plain matplotlib figure for given parameter values.
 * :meth:`Demo.show` returns an object whose ``_repr_mimebundle_`` carries the static HTML
   and, in a live kernel, the widget: Jupyter shows the widget, the book shows the HTML.
@@ -20,16 +21,17 @@ artists in place afterwards). From that declaration:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import io
 import itertools
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -237,6 +239,14 @@ class Demo:
             self._cache.popitem(last=False)
         return result
 
+    def clear_cache(self) -> None:
+        """Forget every computed result: the demo's own memo, and the study function's
+        ``functools.cache`` if it has one (the next :meth:`result` computes afresh)."""
+        self._cache.clear()
+        clear = getattr(self.compute, "cache_clear", None)
+        if callable(clear):
+            clear()
+
     # -- the three views -----------------------------------------------------------------
     def new_figure(self) -> tuple[Figure, list[Axes]]:
         figure = Figure(figsize=self.figsize, layout="constrained")
@@ -354,31 +364,21 @@ class DemoView:
         return bundle
 
 
-_SCRIPT = """
-(function () {
-  var root = document.getElementById(%(id)s);
-  var data = JSON.parse(root.querySelector("script.vg-data").textContent);
-  var img = root.querySelector("img"), caption = root.querySelector(".vg-caption");
-  var inputs = root.querySelectorAll("[data-param]");
-  function show() {
-    var key = [];
-    inputs.forEach(function (el, i) {
-      var k = Number(el.value), label = data.params[i].labels[k];
-      key.push(k);
-      var out = root.querySelector('output[for="' + el.id + '"]');
-      if (out) { out.textContent = label; }
-      if (el.type === "range") { el.setAttribute("aria-valuetext", label); }
-    });
-    var frame = data.index[key.join(",")];
-    img.src = "data:image/png;base64," + data.frames[frame[0]];
-    img.alt = data.alts[frame[1]];
-    caption.textContent = data.alts[frame[1]];
-    root.dataset.frame = key.join(",");
-  }
-  inputs.forEach(function (el) { el.addEventListener("input", show); });
-  show();
-})();
-"""
+@functools.cache
+def _template(name: str) -> Template:
+    """A template of ``vglib/demos/templates/`` (shipped as package data), autoescaped.
+
+    ``tojson`` writes compact JSON that is safe inside ``<script>`` (it escapes ``<``, ``>``,
+    ``&`` and ``'``).
+    """
+    env = Environment(
+        loader=PackageLoader("vglib.demos", "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":")}
+    return env.get_template(name)
 
 
 class _StaticRenderer:
@@ -430,53 +430,34 @@ class _StaticRenderer:
             "alts": alts,
         }
         start = [g.index(self.initial[p.name]) for p, g in zip(demo.params, grids, strict=True)]
-        controls = "\n".join(
-            self._control(uid, p, g, s, enabled=full)
-            for p, g, s in zip(demo.params, grids, start, strict=True)
-        )
         first = index[",".join(map(str, start))]
-        hint = (
-            ""
-            if full
-            else (
-                '<p class="vg-hint"><small>Run this notebook in Jupyter to use the controls.</small></p>'
-            )
-        )
-        payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-        return (
-            f'<div class="vg-demo" id="{uid}" data-demo="{demo.name}" data-frames="{len(frames)}">\n'
-            f'<p class="vg-title"><strong>{html.escape(demo.title)}</strong></p>\n'
-            f'<form class="vg-controls" onsubmit="return false;" '
-            f'style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;align-items:center">\n{controls}\n</form>\n'
-            f'<figure style="margin:0.5em 0"><img style="max-width:100%;height:auto" '
-            f'src="data:image/png;base64,{frames[first[0]]}" alt="{html.escape(alts[first[1]])}">'
-            f'<figcaption class="vg-caption" aria-live="polite"><small>{html.escape(alts[first[1]])}'
-            f"</small></figcaption></figure>\n{hint}"
-            f'<script type="application/json" class="vg-data">{payload}</script>\n'
-            f"<script>{_SCRIPT % {'id': json.dumps(uid)}}</script>\n</div>"
+        return _template("static_demo.html.j2").render(
+            uid=uid,
+            name=demo.name,
+            title=demo.title,
+            full=full,
+            controls=[
+                self._control(uid, p, g, s, enabled=full)
+                for p, g, s in zip(demo.params, grids, start, strict=True)
+            ],
+            frames=len(frames),
+            png=frames[first[0]],
+            alt=alts[first[1]],
+            data=data,
         )
 
     @staticmethod
-    def _control(uid: str, p: Param, grid: Sequence[Any], start: int, *, enabled: bool) -> str:
-        cid = f"{uid}-{p.name}"
-        # a parameter with one precomputed value cannot move in the book: say so, do not pretend
-        enabled = enabled and len(grid) > 1
-        disabled = (
-            "" if enabled else ' disabled title="fixed in the book; run the notebook to change it"'
-        )
-        label = html.escape(_label(p))
-        if isinstance(p, Slider):
-            return (
-                f'<span><label for="{cid}">{label}</label> '
-                f'<input type="range" id="{cid}" data-param="{p.name}" min="0" max="{len(grid) - 1}" '
-                f'step="1" value="{start}" aria-valuetext="{_fmt(grid[start])}"{disabled}> '
-                f'<output for="{cid}">{_fmt(grid[start])}</output></span>'
-            )
-        options = "".join(
-            f'<option value="{i}"{" selected" if i == start else ""}>{html.escape(_fmt(v))}</option>'
-            for i, v in enumerate(grid)
-        )
-        return (
-            f'<span><label for="{cid}">{label}</label> '
-            f'<select id="{cid}" data-param="{p.name}"{disabled}>{options}</select></span>'
-        )
+    def _control(
+        uid: str, p: Param, grid: Sequence[Any], start: int, *, enabled: bool
+    ) -> dict[str, Any]:
+        """What the template needs to draw the control of ``p``."""
+        return {
+            "id": f"{uid}-{p.name}",
+            "param": p.name,
+            "label": _label(p),
+            "kind": "range" if isinstance(p, Slider) else "select",
+            "labels": [_fmt(v) for v in grid],
+            "start": start,
+            # a parameter with one precomputed value cannot move in the book: say so, do not pretend
+            "enabled": enabled and len(grid) > 1,
+        }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +25,7 @@ from vglib.core import (
     BN_POSITIONS,
     MLP,
     GradientFlow,
-    Hook,
-    Step,
+    StepTimer,
     TrainHistory,
     activation_slope,
     build_mlp,
@@ -522,20 +520,6 @@ def scale_invariance(
 
 
 # -- cost ---------------------------------------------------------------------------------------------
-class StepTimer(Hook):
-    """A :func:`vglib.core.train` hook that records the wall-clock seconds of every step.
-
-    A step is timed from :attr:`Step.started` (before its batch is drawn) to the end of its
-    update: forward, backward and optimizer step.
-    """
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    def after_update(self, step: Step) -> None:
-        self.seconds.append(time.perf_counter() - step.started)
-
-
 @dataclass(frozen=True)
 class StepTimes:
     """Wall-clock seconds of training steps without and with batch norm, shape ``(repeats,)``.

@@ -37,7 +37,6 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -589,16 +588,6 @@ class Overhead:
     repeats: int
 
 
-class _StepTimer(core.Hook):
-    """Wall time of each step of :func:`vglib.core.train`, from its start to its last hook."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    def after_update(self, step: core.Step) -> None:
-        self.seconds.append(time.perf_counter() - step.started)
-
-
 @core.one_thread()
 def monitor_overhead(
     model: nn.Module,
@@ -628,7 +617,7 @@ def monitor_overhead(
     core.check_int("repeats", repeats, minimum=1)
     models = (copy.deepcopy(model), copy.deepcopy(model))
     opts = [core.make_optimizer(m.parameters(), "sgd", lr) for m in models]
-    timers = (_StepTimer(), _StepTimer())
+    timers = (core.StepTimer(), core.StepTimer())
     with GradientFlowMonitor(models[1]) as mon:
         hooks = ([timers[0]], [mon, timers[1]])  # the monitored step ends with mon.step()
         for _ in range(repeats + 3):

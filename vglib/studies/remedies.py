@@ -764,13 +764,13 @@ def gradient_ratio(
     """``‖∂L/∂h_1‖ / ‖∂L/∂h_L‖`` of a fresh :func:`vglib.core.build_mlp` network on 256 spiral points.
 
     The measurement of :func:`vglib.studies.saturating_activations.flow_at_init` (one forward
-    and backward pass), run on one torch thread; the arguments are those of
-    :func:`vglib.core.build_mlp`. ``flow_at_init`` is memoised: with batch norm the last digits
-    depend on the thread count of its first call (about 3e-6 relative), so a process that
-    measured the same network on several threads before gets that earlier value.
+    and backward pass), run afresh on one torch thread, so its last digits never depend on
+    what the process measured before (with batch norm they depend on the thread count, about
+    3e-6 relative); the arguments are those of :func:`vglib.core.build_mlp`.
     """
     with core.one_thread():
-        return flow_at_init(
+        # the memo's own function (functools.wraps keeps it): a fresh pass, not a cached one
+        return flow_at_init.__wrapped__(
             num_layers=num_layers,
             activation=activation,
             init=init,

@@ -1,3 +1,0 @@
-"""TEMPORARY shim during the move to vglib.core (issue 12); deleted before the issue ends."""
-
-from vglib.core.data import *  # noqa: F403
