@@ -24,11 +24,15 @@ def _row_notes(result: FlowAtInit) -> list[str]:
     return [f"saturated {100 * flow.saturation[i]:.0f}%" for i in rows]
 
 
-def _draw_lab(result: FlowAtInit, axes: Sequence[Axes], max_layers: int = 30) -> None:
+#: The depths the lab offers; its x axis always spans the deepest, so depths compare by eye.
+LAB_DEPTHS = tuple(range(2, 31))
+
+
+def _draw_lab(result: FlowAtInit, axes: Sequence[Axes]) -> None:
     flow = result.flow
     plots.gradient_norms(flow.layer, flow.grad_norm, theory=result.theory, ax=axes[0])
     axes[0].set_ylim(1e-30, 1e4)
-    axes[0].set_xlim(0.5, max_layers + 0.5)
+    axes[0].set_xlim(0.5, max(LAB_DEPTHS) + 0.5)
     plots.activation_histograms(
         flow.hist_edges, flow.hist_counts, ax=axes[1], annotations=_row_notes(result)
     )
@@ -56,7 +60,7 @@ gradient_flow_lab = Demo(
     params=(
         Slider(
             "num_layers",
-            tuple(range(2, 31)),
+            LAB_DEPTHS,
             10,
             label="depth",
             static=(2, 4, 6, 10, 15, 20, 25, 30),
