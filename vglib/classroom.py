@@ -4,7 +4,8 @@ nbgrader does the work; this module adds what a class of real submissions needs 
 
     python -m vglib.classroom release                  # generate + release every assignment
     python -m vglib.classroom autograde                # autograde every collected assignment
-    python -m vglib.classroom autograde initialization --timeout 30
+    python -m vglib.classroom autograde initialization --timeout 30 --jobs 2
+    python -m vglib.classroom report initialization    # item analysis of the graded class
 
 Run it from the course directory (``exercises/``) or pass ``--course-dir``. nbgrader is
 driven through its Python API (:class:`nbgrader.apps.NbGraderAPI`), configured by the same
@@ -14,23 +15,44 @@ driven through its Python API (:class:`nbgrader.apps.NbGraderAPI`), configured b
 1. checks each submission before nbgrader sees it: a notebook saved under another name
    (``initialization (1).ipynb``) is copied to the name nbgrader expects, and a file that
    is not a readable notebook is reported as such;
-2. autogrades one student at a time with a progress bar (a submission nbgrader cannot
-   grade is reported, and the others are graded);
+2. autogrades each student and generates their feedback with nbgrader, on ``--jobs``
+   worker processes (default: one per core) with a progress bar; a submission nbgrader
+   cannot grade, or whose worker process dies, is reported, and the others are graded
+   (see "Grading in parallel" below);
 3. reads the gradebook for scores and for lateness as nbgrader computes it (due date,
    extensions, late penalty), and every autograded notebook for what went wrong in it (a
    cell that ran out of time, a kernel that died, locked cells that were edited or deleted
    and put back);
-4. generates the feedback, opens every student's feedback page with a short statement of
-   the outcome, and writes a page for submissions that could not be graded at all;
+4. opens every student's feedback page with a short statement of the outcome, and writes a
+   page for submissions that could not be graded at all;
 5. prints one table of scores and outcomes and writes it to ``reports/<assignment>.csv``.
 
 Grades stay in nbgrader's gradebook (``gradebook.db``): this module only reads it, so
 manual grades entered in the formgrader survive autograding again.
+
+Grading in parallel
+-------------------
+Each worker process runs nbgrader's own autograde and feedback steps for one student at a
+time, and writes that student's grades into the course's gradebook itself. nbgrader's
+default gradebook is one SQLite file, which takes one writer at a time and makes a second
+one fail with "database is locked" once its short busy timeout runs out. So the workers
+serialize their database work: while this module grades, every nbgrader ``Gradebook``
+object in a worker holds an exclusive lock (``fcntl.flock`` on ``gradebook.db.lock``
+beside the database) from its creation to its close. nbgrader opens the gradebook briefly
+before and after executing a notebook, never while a kernel runs, so the notebooks execute
+in parallel and the writes follow one another. Each of nbgrader's database sessions is a
+SQLite transaction: a worker that dies mid-write releases the lock with its process and
+leaves a journal that SQLite rolls back, so it loses at most its own student's grades,
+never another's. The students of a worker that died are graded again one at a time, so a
+submission that kills its worker is pinned on its own student ("the grading process
+died"). Logs are written per student and joined in student order, so ``--jobs 1`` and
+``--jobs N`` give the same logs, scores, feedback and table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import filecmp
 import html
@@ -39,12 +61,13 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Outcome", "autograde", "main", "release"]
+__all__ = ["Outcome", "autograde", "main", "release", "report"]
 
 #: Written into the feedback page right after ``<body>``; the class lets a test find it.
 BANNER_CLASS = "vg-outcome"
@@ -315,6 +338,166 @@ def _write_feedback(folder: Path, outcome: Outcome, notebooks: list[str]) -> Non
         page.write_text(text, encoding="utf-8")
 
 
+# --- one student, in this process or in a worker ---------------------------------------------
+
+_LOCK = {"path": None, "fd": None, "depth": 0}
+
+
+def _lock_gradebook() -> None:
+    if _LOCK["path"] is None:
+        return
+    if _LOCK["depth"] == 0:
+        import fcntl
+
+        _LOCK["fd"] = os.open(_LOCK["path"], os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(_LOCK["fd"], fcntl.LOCK_EX)
+    _LOCK["depth"] += 1
+
+
+def _unlock_gradebook() -> None:
+    if _LOCK["path"] is None or _LOCK["depth"] == 0:
+        return
+    _LOCK["depth"] -= 1
+    if _LOCK["depth"] == 0:
+        os.close(_LOCK["fd"])  # closing the descriptor releases the flock
+        _LOCK["fd"] = None
+
+
+@contextmanager
+def _serialized_gradebook(lock_path: Path) -> Iterator[None]:
+    """Every nbgrader ``Gradebook`` made meanwhile holds ``lock_path`` until it is closed.
+
+    The lock is re-entrant within the process (nbgrader may open a gradebook while another
+    is open) and released by the operating system if the process dies.
+    """
+    from nbgrader.api import Gradebook
+
+    init, close = Gradebook.__init__, Gradebook.close
+
+    def locked_init(self, *args: Any, **kwargs: Any) -> None:
+        _lock_gradebook()
+        self._vg_locked = True
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            self._vg_locked = False
+            _unlock_gradebook()
+            raise
+
+    def unlocking_close(self) -> None:
+        try:
+            close(self)
+        finally:
+            if getattr(self, "_vg_locked", False):
+                self._vg_locked = False
+                _unlock_gradebook()
+
+    _LOCK["path"] = str(lock_path)
+    Gradebook.__init__, Gradebook.close = locked_init, unlocking_close
+    try:
+        yield
+    finally:
+        Gradebook.__init__, Gradebook.close = init, close
+        _LOCK["path"] = None
+
+
+_APIS: dict[tuple[str, int | None], Any] = {}
+
+
+def _overrides(timeout: int | None) -> dict[str, Any]:
+    return {"Execute": {"timeout": timeout}} if timeout is not None else {}
+
+
+def _part(course_dir: Path, step: str, assignment: str, student: str) -> Path:
+    return course_dir / "logs" / "parts" / f"{step}-{assignment}-{student}.log"
+
+
+def _grade_one(course_dir: str, assignment: str, student: str, timeout: int | None) -> bool:
+    """nbgrader's autograde and generate_feedback for one student; whether autograde succeeded.
+
+    What nbgrader logs goes to ``logs/parts/``; :func:`_join_logs` puts it in order.
+    """
+    root = Path(course_dir)
+    key = (course_dir, timeout)
+    if key not in _APIS:  # a worker keeps its API (config loaded once) for every student
+        _APIS[key] = _api(root, **_overrides(timeout))
+    api = _APIS[key]
+    database = Path(api.coursedir.db_url.removeprefix("sqlite:///"))
+    lock = database.with_name(database.name + ".lock")
+    parts = {step: _part(root, step, assignment, student) for step in ("autograde", "feedback")}
+    for path in parts.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+    with _serialized_gradebook(lock):
+        graded = _logged(
+            parts["autograde"],
+            api.autograde,
+            assignment,
+            student,
+            force=True,
+            heading=f"--- {student}\n",
+        )
+        _logged(
+            parts["feedback"],
+            api.generate_feedback,
+            assignment,
+            student,
+            force=True,
+            heading=f"--- {student}\n",
+        )
+    return graded
+
+
+def _grade_class(
+    course_dir: Path, assignment: str, students: list[str], timeout: int | None, jobs: int, bar
+) -> dict[str, bool | None]:
+    """Grade ``students`` on ``jobs`` processes: student -> graded (``None``: the process died)."""
+    args = (str(course_dir), assignment)
+    if jobs <= 1:
+        graded: dict[str, bool | None] = {}
+        for student in students:
+            graded[student] = _grade_one(*args, student, timeout)
+            bar.update(1)
+        return graded
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, no inherited state
+    graded, orphans = {}, []
+    with ProcessPoolExecutor(min(jobs, len(students)), mp_context=context) as pool:
+        futures = {pool.submit(_grade_one, *args, s, timeout): s for s in students}
+        for future in as_completed(futures):
+            try:
+                graded[futures[future]] = future.result()
+            except BrokenProcessPool:  # a worker died: every unfinished student comes here
+                orphans.append(futures[future])
+                continue
+            bar.update(1)
+    for student in sorted(orphans):  # one at a time, so a death is pinned on its student
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            try:
+                graded[student] = pool.submit(_grade_one, *args, student, timeout).result()
+            except BrokenProcessPool:
+                graded[student] = None
+        bar.update(1)
+    return graded
+
+
+def _join_logs(course_dir: Path, step: str, assignment: str, students: list[str]) -> Path:
+    """``logs/<step>-<assignment>.log``: the students' parts in order (then removed)."""
+    log = _fresh_log(course_dir, f"{step}-{assignment}.log")
+    with open(log, "a", encoding="utf-8") as out:
+        for student in students:
+            part = _part(course_dir, step, assignment, student)
+            if part.exists():
+                out.write(part.read_text(encoding="utf-8"))
+                part.unlink()
+    with contextlib.suppress(OSError):
+        _part(course_dir, step, assignment, "x").parent.rmdir()
+    return log
+
+
 # --- the commands ------------------------------------------------------------------------------
 
 
@@ -327,19 +510,34 @@ def _assignments(api, names: list[str] | None) -> list[str]:
     return names or known
 
 
+def default_jobs() -> int:
+    """Worker processes for ``autograde``: the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def autograde(
     course_dir: Path,
     names: list[str] | None = None,
     *,
     timeout: int | None = None,
+    jobs: int | None = None,
     out=sys.stdout,
 ) -> dict[str, list[Outcome]]:
     """Autograde collected submissions of each assignment; see the module docstring.
 
-    Returns the outcomes per assignment, one per student with a submission.
+    ``jobs`` worker processes grade at once (default :func:`default_jobs`; 1 grades in this
+    process). Returns the outcomes per assignment, one per student with a submission.
     """
     course_dir = Path(course_dir).resolve()
-    api = _api(course_dir, **({"Execute": {"timeout": timeout}} if timeout is not None else {}))
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {jobs}")
+    if jobs > 1 and sys.platform == "win32":
+        jobs = 1  # the gradebook lock is fcntl's
+    api = _api(course_dir, **_overrides(timeout))
     coursedir = api.coursedir
     results: dict[str, list[Outcome]] = {}
     for assignment in _assignments(api, names):
@@ -348,31 +546,28 @@ def autograde(
             print(f"{assignment}: no submissions collected; skipped", file=out)
             continue
         notebooks = _notebook_names(api, assignment)
-        outcomes, unreadable, graded = {}, set(), set()
-        log = _fresh_log(course_dir, f"autograde-{assignment}.log")
+        outcomes, unreadable = {}, set()
+        for student in students:
+            folder = _folder(api, coursedir.submitted_directory, student, assignment)
+            outcomes[student], bad = _preflight(folder, assignment, student, notebooks)
+            if bad:
+                unreadable.add(student)
         with _progress(len(students), assignment) as bar:
-            for student in students:
-                folder = _folder(api, coursedir.submitted_directory, student, assignment)
-                outcomes[student], bad = _preflight(folder, assignment, student, notebooks)
-                if bad:
-                    unreadable.add(student)
-                if _logged(
-                    log, api.autograde, assignment, student, force=True, heading=f"--- {student}\n"
-                ):
-                    graded.add(student)
-                bar.update(1)
+            graded = _grade_class(course_dir, assignment, students, timeout, jobs, bar)
+        log = _join_logs(course_dir, "autograde", assignment, students)
+        _join_logs(course_dir, "feedback", assignment, students)
         _read_gradebook(api, assignment, outcomes)
         for student, outcome in outcomes.items():
             folder = _folder(api, coursedir.autograded_directory, student, assignment)
             submitted = _folder(api, coursedir.submitted_directory, student, assignment)
-            outcome.graded = student in graded and folder.is_dir()
-            if not outcome.graded and student not in unreadable and not outcome.notes:
+            outcome.graded = bool(graded.get(student)) and folder.is_dir()
+            if graded.get(student, False) is None:
+                outcome.notes.append(f"the grading process died: see {log.name}")
+            elif not outcome.graded and student not in unreadable and not outcome.notes:
                 outcome.notes.append(f"nbgrader could not grade it: see {log.name}")
             for name in notebooks if outcome.graded else []:
                 if (folder / name).exists():
                     outcome.notes += _inspect_notebook(folder / name, submitted / name)
-        feedback_log = _fresh_log(course_dir, f"feedback-{assignment}.log")
-        _logged(feedback_log, api.generate_feedback, assignment, force=True)
         for outcome in outcomes.values():
             _write_feedback(
                 _folder(api, coursedir.feedback_directory, outcome.student, assignment),
@@ -419,6 +614,44 @@ def release(course_dir: Path, names: list[str] | None = None, *, out=sys.stdout)
     print(f"released: {', '.join(todo)}", file=out)
 
 
+def report(course_dir: Path, assignment: str, *, out=sys.stdout) -> tuple[Path, Path]:
+    """Item analysis of a graded assignment: ``reports/<assignment>-items.csv`` and ``.html``.
+
+    See :mod:`vglib.item_analysis`. Scores come from the gradebook, letters and failure
+    messages from the autograded notebooks. Returns the two paths.
+    """
+    from vglib.item_analysis import analyze, write_report
+
+    course_dir = Path(course_dir).resolve()
+    api = _api(course_dir)
+    _assignments(api, [assignment])
+    coursedir = api.coursedir
+
+    def autograded(student: str, notebook: str) -> Path:
+        folder = _folder(api, coursedir.autograded_directory, student, assignment)
+        return folder / f"{notebook}.ipynb"
+
+    items = analyze(coursedir.db_url, assignment, autograded)
+    if not any(item.students for item in items):
+        raise ValueError(f"no graded submissions of {assignment!r} in the gradebook")
+    paths = write_report(items, assignment, course_dir / "reports")
+    width = max(len(item.cell) for item in items)
+    print(f"{assignment}: {len(items)} graded cells ({paths[0]}, {paths[1].name})", file=out)
+    for item in items:
+        row = item.row()
+        extra = ""
+        if item.kind == "multiple choice" and row["top_distractor"]:
+            extra = f"  most chosen distractor {row['top_distractor']} ({row['top_distractor_students']})"
+        elif item.kind == "coding test" and item.failed:
+            extra = f"  failed by {row['failed']}: {row['top_failure']}"
+        print(
+            f"  {item.cell:<{width}}  difficulty {row['difficulty'] or '-':>5}  "
+            f"discrimination {row['discrimination'] or '-':>6}{extra}",
+            file=out,
+        )
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vglib.classroom", description=__doc__.split("\n")[0]
@@ -430,14 +663,24 @@ def main(argv: list[str] | None = None) -> int:
     grade = sub.add_parser("autograde", help="autograde, feedback and a table (default: all)")
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--timeout", type=int, help="seconds per cell (default: the config's)")
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help=f"worker processes (default: the number of cores, here {default_jobs()})",
+    )
+    items = sub.add_parser("report", help="item analysis of a graded assignment")
+    items.add_argument("assignment")
     args = parser.parse_args(argv)
     if not (args.course_dir / "nbgrader_config.py").exists():
         parser.error(f"{args.course_dir} has no nbgrader_config.py: run from exercises/")
     try:
         if args.command == "release":
             release(args.course_dir, args.assignments)
+        elif args.command == "report":
+            report(args.course_dir, args.assignment)
         else:
-            autograde(args.course_dir, args.assignments, timeout=args.timeout)
+            autograde(args.course_dir, args.assignments, timeout=args.timeout, jobs=args.jobs)
     except (ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
