@@ -6,6 +6,8 @@ and a deleted test cell, one that is not valid JSON, one under the wrong file na
 late one. In one autograde run each gets a clear outcome in the summary table, the
 gradebook and the feedback, and every other student is graded normally. A grader then
 enters a manual grade, the class is autograded again, and nothing changes or is lost.
+Both runs grade on two worker processes (``--jobs 2``); a copy of the class graded in one
+process (``--jobs 1``) must come out the same: scores, outcome rows and feedback pages.
 
 The per-cell time limit is the config's mechanism (nbgrader's ``Execute.timeout`` with
 ``interrupt_on_timeout``) at 30 s instead of the config's 60 s, to keep the suite short;
@@ -15,6 +17,7 @@ The per-cell time limit is the config's mechanism (nbgrader's ``Execute.timeout`
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +89,7 @@ def _submit(course_dir: Path, student: str, sub: dict) -> None:
     (folder / "timestamp.txt").write_text(sub.get("timestamp", ON_TIME))
 
 
-def _classroom(course_dir: Path, env: dict[str, str]) -> str:
+def _classroom(course_dir: Path, env: dict[str, str], jobs: int) -> str:
     proc = subprocess.run(
         [
             sys.executable,
@@ -96,6 +99,8 @@ def _classroom(course_dir: Path, env: dict[str, str]) -> str:
             ASSIGNMENT,
             "--timeout",
             str(TIMEOUT),
+            "--jobs",
+            str(jobs),
         ],
         cwd=course_dir,
         env=env,
@@ -119,11 +124,20 @@ def _grades(course_dir: Path, env) -> dict[str, dict[str, str]]:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def _feedback(course_dir: Path) -> dict[str, str]:
+    """Each student's feedback page, with nbgrader's timestamps blanked out."""
+    pages = {}
+    for page in sorted((course_dir / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?[A-Z]{3}|[+-]\d\d:?\d\d)?", "<time>", text)
+        pages[page.parts[-3]] = text
+    return pages
+
+
+def _new_class(base: Path) -> tuple[Path, dict[str, str], dict[str, dict]]:
+    """The course with the class's submissions in ``submitted/``, not graded yet."""
     if not NBGRADER.exists():
         pytest.skip(f"nbgrader is not installed next to {NBGRADER.parent}")
-    base = tmp_path_factory.mktemp("classroom")
     course_dir = copy_course(base / "exercises", (ASSIGNMENT,))
     env = course_env(base / "home", base / "exchange")
     run_nbgrader("generate_assignment", ASSIGNMENT, cwd=course_dir, env=env)
@@ -132,9 +146,15 @@ def graded(tmp_path_factory):
     subs = _class(source_notebook(ASSIGNMENT), release)
     for student, sub in subs.items():
         _submit(course_dir, student, sub)
+    return course_dir, env, subs
 
-    first = _classroom(course_dir, env)
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course_dir, env, subs = _new_class(tmp_path_factory.mktemp("classroom"))
+    first = _classroom(course_dir, env, jobs=2)
     first_report, first_grades = _report(course_dir), _grades(course_dir, env)
+    first_feedback = _feedback(course_dir)
 
     # a grader gives alice's open answer 3 points in the formgrader
     from nbgrader.api import Gradebook
@@ -146,13 +166,26 @@ def graded(tmp_path_factory):
         grade.manual_score = 3.0
         gb.db.commit()
 
-    second = _classroom(course_dir, env)
+    second = _classroom(course_dir, env, jobs=2)
     return {
         "dir": course_dir,
         "subs": subs,
         "output": (first, second),
         "reports": (first_report, _report(course_dir)),
         "grades": (first_grades, _grades(course_dir, env)),
+        "feedback": (first_feedback, _feedback(course_dir)),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded_in_one_process(tmp_path_factory):
+    """The same class graded with ``--jobs 1``."""
+    course_dir, env, _ = _new_class(tmp_path_factory.mktemp("classroom-serial"))
+    _classroom(course_dir, env, jobs=1)
+    return {
+        "report": _report(course_dir),
+        "grades": _grades(course_dir, env),
+        "feedback": _feedback(course_dir),
     }
 
 
@@ -242,3 +275,22 @@ def test_grading_twice_gives_the_same_grades_and_keeps_manual_ones(graded):
             assert float(after[student]["raw_score"]) == float(before[student]["raw_score"]) + 3
         else:
             assert after[student] == before[student], student
+
+
+@pytest.mark.slow
+def test_grading_in_parallel_gives_what_grading_in_one_process_gives(graded, graded_in_one_process):
+    serial = graded_in_one_process
+    assert graded["reports"][0] == serial["report"]
+    assert graded["grades"][0] == serial["grades"]
+    assert set(serial["feedback"]) == set(graded["subs"])
+    for student, page in serial["feedback"].items():
+        assert graded["feedback"][0][student] == page, f"{student}'s feedback differs"
+
+
+@pytest.mark.slow
+def test_grading_in_parallel_again_changes_only_the_manual_grade(graded):
+    before, after = graded["feedback"]
+    assert set(before) == set(after) == set(graded["subs"])
+    for student in before:
+        if student != "alice":
+            assert after[student] == before[student], f"{student}'s feedback changed"
