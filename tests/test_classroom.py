@@ -129,7 +129,9 @@ def _feedback(course_dir: Path) -> dict[str, str]:
     pages = {}
     for page in sorted((course_dir / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
         text = page.read_text(encoding="utf-8")
-        text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?[A-Z]{3}|[+-]\d\d:?\d\d)?", "<time>", text)
+        text = re.sub(
+            r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?[A-Z]{3}|[+-]\d\d:?\d\d)?", "<time>", text
+        )
         pages[page.parts[-3]] = text
     return pages
 

@@ -83,11 +83,18 @@ def course(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("reports") / "course"
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "synth"\n')
+    (root / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.course_id = "synth"\n'
+    )
     nbformat.write(_autograded("ann"), root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     bindir = str(Path(sys.executable).parent)  # nbgrader runs alembic from the PATH
     os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
-    cells = {"test_q1": (1, "code"), "test_f": (2, "code"), "open": (4, "markdown"), "test_g": (1, "code")}
+    cells = {
+        "test_q1": (1, "code"),
+        "test_f": (2, "code"),
+        "open": (4, "markdown"),
+        "test_g": (1, "code"),
+    }
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         gb.add_assignment(ASSIGNMENT)
         gb.add_notebook(ASSIGNMENT, ASSIGNMENT)

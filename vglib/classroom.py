@@ -678,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             release(args.course_dir, args.assignments)
         elif args.command == "report":
-            report(args.course_dir, args.assignment)
+            report(args.course_dir, args.assignment, out=sys.stdout)
         else:
             autograde(args.course_dir, args.assignments, timeout=args.timeout, jobs=args.jobs)
     except (ValueError, RuntimeError) as err:

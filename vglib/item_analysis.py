@@ -78,14 +78,14 @@ class Item:
     def discrimination(self) -> float | None:
         """Point-biserial correlation of this cell's score with the rest of the score."""
         students = sorted(self.scores)
-        return point_biserial(
-            [self.scores[s] for s in students], [self.rest[s] for s in students]
-        )
+        return point_biserial([self.scores[s] for s in students], [self.rest[s] for s in students])
 
     @property
     def top_distractor(self) -> tuple[str, int]:
         """The wrong letter most students chose, and how many (first letter on a tie)."""
-        wrong = [(n, letter) for letter, n in self.choices.items() if letter not in (self.key, BLANK)]
+        wrong = [
+            (n, letter) for letter, n in self.choices.items() if letter not in (self.key, BLANK)
+        ]
         best = max(wrong, key=lambda pair: (pair[0], -ord(pair[1][0])), default=(0, ""))
         return (best[1], best[0]) if best[0] else ("", 0)
 
@@ -293,7 +293,9 @@ def analyze(
                     item.choices[letter if letter in CHOICES else BLANK] += 1
                 elif item.kind == "coding test" and item.scores[student] < item.max_score:
                     item.failures[_failure(cell)] += 1
-    return sorted(items.values(), key=lambda i: (i.notebook, order.get((i.notebook, i.cell), 1e9), i.cell))
+    return sorted(
+        items.values(), key=lambda i: (i.notebook, order.get((i.notebook, i.cell), 1e9), i.cell)
+    )
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -325,12 +327,21 @@ def _figures(items: list[Item], assignment: str) -> list[tuple[str, str]]:
                 label=kind,
             )
     for i in placed:
-        ax.annotate(i.cell, (i.difficulty, i.discrimination), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+        ax.annotate(
+            i.cell,
+            (i.difficulty, i.discrimination),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     ax.axhline(LOW_DISCRIMINATION, color="0.6", lw=0.8, ls="--")
     ax.axvspan(0, TOO_HARD, color="0.93")
-    ax.set(xlim=(-0.02, 1.02), ylim=(-1.02, 1.02), xlabel="difficulty (mean share of points)",
-           ylabel="discrimination (item-rest correlation)")
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-1.02, 1.02),
+        xlabel="difficulty (mean share of points)",
+        ylabel="discrimination (item-rest correlation)",
+    )
     if placed:
         ax.legend(fontsize=8, loc="lower left")
     figures.append(
