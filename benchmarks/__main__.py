@@ -11,7 +11,9 @@
 * the gradient-flow monitor's overhead on a training step (median with and without it);
 * ``python -m vglib.classroom autograde`` on the fault-injected class of tests/test_classroom.py
   (nine submissions: solved, blank, wrong, infinite loop, kernel kill, edited test cells,
-  invalid JSON, wrong file name, late) with the course's own 60 s cell timeout.
+  invalid JSON, wrong file name, late) with the course's own 60 s cell timeout;
+* the same tool on a class of 16 submissions (solved, blank and wrong copies), ``--jobs 1``
+  against ``--jobs 2`` in the same run: medians and their ratio, beside the load average.
 
 Run with ``make bench`` or ``python -m benchmarks [--repeat N] [--only SECTION ...]``.
 """
@@ -261,7 +263,65 @@ def class_autograde() -> None:
     )
 
 
-SECTIONS = ("demos", "chapters", "build", "autograde", "monitor", "class")
+def parallel_autograde(repeat: int, students: int = 16) -> None:
+    """``vglib.classroom autograde --jobs 1`` against ``--jobs 2`` on the same class of 16."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import nbformat
+    from nbgrader_course import (
+        copy_course,
+        course_env,
+        run_nbgrader,
+        solved_notebook,
+        source_notebook,
+    )
+    from test_classroom import ASSIGNMENT, NOTEBOOK, _submit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        template = copy_course(base / "template", (ASSIGNMENT,))
+        env = course_env(base / "home", base / "exchange")
+        run_nbgrader("generate_assignment", ASSIGNMENT, cwd=template, env=env)
+        release = template / "release" / ASSIGNMENT / NOTEBOOK
+        blank = nbformat.read(release, as_version=4)
+        wrong = solved_notebook(source_notebook(ASSIGNMENT), release)
+        for cell in wrong.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid_prime":
+                cell.source = "def sigmoid_prime(z):\n    return torch.sigmoid(z)"
+        kinds = [solved_notebook(source_notebook(ASSIGNMENT), release), blank, wrong]
+        for k in range(students):
+            _submit(template, f"student{k:02d}", {"nb": kinds[k % len(kinds)]})
+        samples: dict[int, list[float]] = {1: [], 2: []}
+        load = os.getloadavg()[0]
+        for run in range(repeat):
+            for jobs in (1, 2) if run % 2 == 0 else (2, 1):  # alternate the order
+                course = base / f"run{run}-jobs{jobs}"
+                shutil.copytree(template, course)
+                start = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "vglib.classroom", "autograde", ASSIGNMENT]
+                    + ["--jobs", str(jobs)],
+                    cwd=course,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
+                samples[jobs].append(time.perf_counter() - start)
+                shutil.rmtree(course)
+    one, two = statistics.median(samples[1]), statistics.median(samples[2])
+    print(
+        f"parallel autograde, {students} submissions of {ASSIGNMENT} ({repeat} run(s) each, "
+        f"{os.cpu_count()} cores, load average {load:.1f} -> {os.getloadavg()[0]:.1f})"
+    )
+    for jobs, label in ((1, "--jobs 1"), (2, "--jobs 2")):
+        ordered = samples[jobs]
+        print(
+            f"  {label:40s} median {statistics.median(ordered):6.1f} s   "
+            f"range {min(ordered):.1f}-{max(ordered):.1f} s"
+        )
+    print(f"  speed-up (median --jobs 1 / median --jobs 2): {one / two:.2f}x")
+
+
+SECTIONS = ("demos", "chapters", "build", "autograde", "monitor", "class", "parallel")
 
 
 def main() -> None:
@@ -286,6 +346,8 @@ def main() -> None:
         monitor_costs(args.repeat)
     if "class" in sections:
         class_autograde()
+    if "parallel" in sections:
+        parallel_autograde(args.repeat)
 
 
 if __name__ == "__main__":
