@@ -297,9 +297,9 @@ def parallel_autograde(repeat: int, students: int = 16) -> None:
                 course = base / f"run{run}-jobs{jobs}"
                 shutil.copytree(template, course)
                 start = time.perf_counter()
+                command = ["autograde", ASSIGNMENT, "--jobs", str(jobs)]
                 subprocess.run(
-                    [sys.executable, "-m", "vglib.classroom", "autograde", ASSIGNMENT]
-                    + ["--jobs", str(jobs)],
+                    [sys.executable, "-m", "vglib.classroom", *command],
                     cwd=course,
                     env=env,
                     check=True,
