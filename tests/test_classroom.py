@@ -296,3 +296,34 @@ def test_grading_in_parallel_again_changes_only_the_manual_grade(graded):
     for student in before:
         if student != "alice":
             assert after[student] == before[student], f"{student}'s feedback changed"
+
+
+@pytest.mark.slow
+def test_item_report_on_the_class(graded):
+    from quiz_items import questions
+
+    from vglib.classroom import main
+
+    assert main(["--course-dir", str(graded["dir"]), "report", ASSIGNMENT]) == 0
+    reports = graded["dir"] / "reports"
+    with open(reports / f"{ASSIGNMENT}-items.csv", newline="") as f:
+        rows = {row["cell"]: row for row in csv.DictReader(f)}
+    source = nbformat.read(source_notebook(ASSIGNMENT), as_version=4)
+    graded_cells = {
+        nbgrader_meta(c)["grade_id"] for c in source.cells if nbgrader_meta(c).get("grade")
+    }
+    assert set(rows) == graded_cells
+    by_question = {row["question"]: row for row in rows.values() if row["question"]}
+    # eight autograded notebooks (grace's is not a notebook): bob left every letter blank,
+    # carol answered q1 with "A", the others with the key
+    for question in questions(ASSIGNMENT):
+        row = by_question[question.name]
+        assert row["key"] == question.key
+        carol_is_right = question.name != "q1" or question.key == "A"
+        assert int(row[question.key]) == 6 + carol_is_right, row
+        assert row["blank"] == "1", row
+        if not carol_is_right:
+            assert (row["top_distractor"], row["top_distractor_students"]) == ("A", "1")
+    failed = {cell: row for cell, row in rows.items() if row["kind"] == "coding test"}
+    assert all(int(row["failed"]) >= 1 for row in failed.values())  # bob's blank fails all
+    assert (reports / f"{ASSIGNMENT}-items.html").read_text().count("<svg") == 3
