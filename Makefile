@@ -37,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf _build exercises/release exercises/submitted exercises/autograded exercises/feedback exercises/gradebook.db
+	rm -rf _build exercises/release exercises/submitted exercises/autograded exercises/feedback exercises/gradebook.db exercises/gradebook.db.lock

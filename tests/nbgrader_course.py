@@ -30,6 +30,7 @@ GENERATED = (
     "autograded",
     "feedback",
     "gradebook.db",
+    "gradebook.db.lock",
     "*.csv",
     "logs",
     "reports",
