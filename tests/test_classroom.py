@@ -191,6 +191,25 @@ def graded_in_one_process(tmp_path_factory):
     }
 
 
+def test_a_dying_worker_costs_only_its_own_student(tmp_path):
+    from dying_worker import dies_on_mallory
+
+    from vglib.classroom import _grade_class
+
+    class Bar:
+        count = 0
+
+        def update(self, n):
+            self.count += n
+
+    students = ["alice", "bob", "carol", "mallory", "oscar", "peggy"]
+    bar = Bar()
+    graded = _grade_class(tmp_path, ASSIGNMENT, students, None, 2, bar, dies_on_mallory)
+    assert graded == {s: (None if s == "mallory" else True) for s in students}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(set(students) - {"mallory"})
+    assert bar.count == len(students)
+
+
 def test_config_sets_a_per_cell_timeout():
     text = (source_notebook(ASSIGNMENT).parents[2] / "nbgrader_config.py").read_text()
     assert "c.Execute.timeout = 60" in text

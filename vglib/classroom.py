@@ -43,9 +43,9 @@ before and after executing a notebook, never while a kernel runs, so the noteboo
 in parallel and the writes follow one another. Each of nbgrader's database sessions is a
 SQLite transaction: a worker that dies mid-write releases the lock with its process and
 leaves a journal that SQLite rolls back, so it loses at most its own student's grades,
-never another's. The students of a worker that died are graded again one at a time, so a
-submission that kills its worker is pinned on its own student ("the grading process
-died"). Logs are written per student and joined in student order, so ``--jobs 1`` and
+never another's. The students left unfinished when a worker died are graded again, each in a
+process of its own, so a submission that kills its worker is pinned on its own student
+("the grading process died"). Logs are written per student and joined in student order, so ``--jobs 1`` and
 ``--jobs N`` give the same logs, scores, feedback and table.
 """
 
@@ -449,24 +449,33 @@ def _grade_one(course_dir: str, assignment: str, student: str, timeout: int | No
 
 
 def _grade_class(
-    course_dir: Path, assignment: str, students: list[str], timeout: int | None, jobs: int, bar
+    course_dir: Path,
+    assignment: str,
+    students: list[str],
+    timeout: int | None,
+    jobs: int,
+    bar,
+    worker: Callable[[str, str, str, int | None], bool] = _grade_one,
 ) -> dict[str, bool | None]:
-    """Grade ``students`` on ``jobs`` processes: student -> graded (``None``: the process died)."""
+    """Grade ``students`` on ``jobs`` processes: student -> graded (``None``: the process died).
+
+    ``worker`` grades one student (a test passes one that dies).
+    """
     args = (str(course_dir), assignment)
     if jobs <= 1:
         graded: dict[str, bool | None] = {}
         for student in students:
-            graded[student] = _grade_one(*args, student, timeout)
+            graded[student] = worker(*args, student, timeout)
             bar.update(1)
         return graded
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, no inherited state
     graded, orphans = {}, []
     with ProcessPoolExecutor(min(jobs, len(students)), mp_context=context) as pool:
-        futures = {pool.submit(_grade_one, *args, s, timeout): s for s in students}
+        futures = {pool.submit(worker, *args, s, timeout): s for s in students}
         for future in as_completed(futures):
             try:
                 graded[futures[future]] = future.result()
@@ -474,13 +483,18 @@ def _grade_class(
                 orphans.append(futures[future])
                 continue
             bar.update(1)
-    for student in sorted(orphans):  # one at a time, so a death is pinned on its student
+
+    def alone(student: str) -> bool | None:  # a process of its own: a death is pinned on it
         with ProcessPoolExecutor(1, mp_context=context) as pool:
             try:
-                graded[student] = pool.submit(_grade_one, *args, student, timeout).result()
+                return pool.submit(worker, *args, student, timeout).result()
             except BrokenProcessPool:
-                graded[student] = None
-        bar.update(1)
+                return None
+
+    with ThreadPoolExecutor(jobs) as threads:
+        for student, result in zip(orphans, threads.map(alone, orphans), strict=True):
+            graded[student] = result
+            bar.update(1)
     return graded
 
 
