@@ -17,7 +17,9 @@ For every graded cell of the assignment:
   most common failure message, read from the error output of the autograded notebooks.
 
 Scores come from nbgrader's gradebook (through :class:`nbgrader.api.Gradebook`), so manual
-grades entered in the formgrader count. :func:`write_report` writes the table as CSV and a
+grades entered in the formgrader count; every student with a submission in the gradebook
+counts, including one whose file nbgrader could not grade (zero points). Graded cells are
+nbgrader's grade cells and tasks; a task worth no points is left out. :func:`write_report` writes the table as CSV and a
 self-contained HTML page whose figures are inline SVG. ``python -m vglib.classroom report``
 runs it on a course.
 """
@@ -236,14 +238,18 @@ def analyze(
     with Gradebook(gradebook_url) as gb:
         cells: dict[tuple[str, str], tuple[float, str]] = {}
         for notebook in gb.find_assignment(assignment).notebooks:
-            for cell in notebook.grade_cells:
-                cells[(notebook.name, cell.name)] = (cell.max_score, cell.cell_type)
+            # grade cells (tests, answers graded by hand) and tasks (graded by hand)
+            for cell in [*notebook.grade_cells, *notebook.task_cells]:
+                cell_type = getattr(cell, "cell_type", "markdown")
+                if cell.max_score:  # a task worth no points is not graded
+                    cells[(notebook.name, cell.name)] = (cell.max_score, cell_type)
         scores: dict[tuple[str, str], dict[str, float]] = {key: {} for key in cells}
         for submission in gb.assignment_submissions(assignment):
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     score = grade.score if grade.score is not None else 0.0
-                    scores[(notebook.name, grade.name)][submission.student_id] = float(score)
+                    if (notebook.name, grade.name) in scores:
+                        scores[(notebook.name, grade.name)][submission.student_id] = float(score)
     students = sorted({s for per_cell in scores.values() for s in per_cell})
     totals = {s: sum(per_cell.get(s, 0.0) for per_cell in scores.values()) for s in students}
 
