@@ -124,14 +124,30 @@ def _grades(course_dir: Path, env) -> dict[str, dict[str, str]]:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
+#: What differs between two gradings of the same submission however they are run: nbgrader's
+#: timestamps; where the kernel's stdout was cut into separate output chunks (timing); the
+#: random id nbformat gives a cell put back after a student deleted it; and whether a cell
+#: that killed its kernel got an execution count before it died.
+_RUN_TO_RUN = (
+    (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?[A-Z]{3}|[+-]\d\d:?\d\d)?", "<time>"),
+    (
+        r'\n?</pre>\s*</div>\s*</div>\s*<div class="output_area">\s*<div class="prompt"></div>\s*'
+        r'<div class="output_subarea output_stream output_std(out|err) output_text">\s*<pre>',
+        "\n",
+    ),
+    (r'id="cell-id=[^"]*"', 'id="cell-id"'),
+    (r"In(&nbsp;|\s)\[(&nbsp;|\s|\d)*\]:", "In [ ]:"),
+    (r"\n+", "\n"),
+)
+
+
 def _feedback(course_dir: Path) -> dict[str, str]:
-    """Each student's feedback page, with nbgrader's timestamps blanked out."""
+    """Each student's feedback page, without what differs from run to run (``_RUN_TO_RUN``)."""
     pages = {}
     for page in sorted((course_dir / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
         text = page.read_text(encoding="utf-8")
-        text = re.sub(
-            r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?( ?[A-Z]{3}|[+-]\d\d:?\d\d)?", "<time>", text
-        )
+        for pattern, replacement in _RUN_TO_RUN:
+            text = re.sub(pattern, replacement, text)
         pages[page.parts[-3]] = text
     return pages
 
