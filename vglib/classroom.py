@@ -43,10 +43,12 @@ before and after executing a notebook, never while a kernel runs, so the noteboo
 in parallel and the writes follow one another. Each of nbgrader's database sessions is a
 SQLite transaction: a worker that dies mid-write releases the lock with its process and
 leaves a journal that SQLite rolls back, so it loses at most its own student's grades,
-never another's. The students left unfinished when a worker died are graded again, each in a
-process of its own, so a submission that kills its worker is pinned on its own student
-("the grading process died"). Logs are written per student and joined in student order, so ``--jobs 1`` and
-``--jobs N`` give the same logs, scores, feedback and table.
+never another's. The students left unfinished when a worker died are graded again, each
+in a process of its own, so a submission that kills its worker is pinned on its own
+student ("the grading process died"). Logs are written per student and joined in student
+order. ``--jobs 1`` and ``--jobs N`` give the same scores, feedback and table. A gradebook
+on a database server (``CourseDirectory.db_url = "postgresql://..."``) takes concurrent
+writers itself and gets no lock (untested here).
 """
 
 from __future__ import annotations
@@ -364,13 +366,17 @@ def _unlock_gradebook() -> None:
 
 
 @contextmanager
-def _serialized_gradebook(lock_path: Path) -> Iterator[None]:
+def _serialized_gradebook(lock_path: Path | None) -> Iterator[None]:
     """Every nbgrader ``Gradebook`` made meanwhile holds ``lock_path`` until it is closed.
 
     The lock is re-entrant within the process (nbgrader may open a gradebook while another
-    is open) and released by the operating system if the process dies.
+    is open) and released by the operating system if the process dies. ``None``: no lock.
     """
     from nbgrader.api import Gradebook
+
+    if lock_path is None:
+        yield
+        return
 
     init, close = Gradebook.__init__, Gradebook.close
 
@@ -422,8 +428,10 @@ def _grade_one(course_dir: str, assignment: str, student: str, timeout: int | No
     if key not in _APIS:  # a worker keeps its API (config loaded once) for every student
         _APIS[key] = _api(root, **_overrides(timeout))
     api = _APIS[key]
-    database = Path(api.coursedir.db_url.removeprefix("sqlite:///"))
-    lock = database.with_name(database.name + ".lock")
+    lock = None  # a database server (PostgreSQL) takes concurrent writers itself
+    if api.coursedir.db_url.startswith("sqlite:///"):
+        database = Path(api.coursedir.db_url.removeprefix("sqlite:///"))
+        lock = database.with_name(database.name + ".lock")
     parts = {step: _part(root, step, assignment, student) for step in ("autograde", "feedback")}
     for path in parts.values():
         path.parent.mkdir(parents=True, exist_ok=True)
