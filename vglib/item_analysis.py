@@ -341,7 +341,7 @@ def _figures(items: list[Item], assignment: str) -> list[tuple[str, str]]:
             textcoords="offset points",
         )
     ax.axhline(LOW_DISCRIMINATION, color="0.6", lw=0.8, ls="--")
-    ax.axvspan(0, TOO_HARD, color="0.93")
+    ax.axvspan(0, TOO_HARD, color="0.93", zorder=0)
     ax.set(
         xlim=(-0.02, 1.02),
         ylim=(-1.02, 1.02),
@@ -368,7 +368,9 @@ def _figures(items: list[Item], assignment: str) -> list[tuple[str, str]]:
         for k, item in enumerate(mcqs):
             ax = fig.add_subplot(rows, cols, k + 1)
             letters = [*CHOICES, BLANK]
-            colors = ["#009E73" if x == item.key else "#D55E00" for x in letters]
+            colors = [
+                "#009E73" if x == item.key else "0.6" if x == BLANK else "#D55E00" for x in letters
+            ]
             ax.bar(letters, [item.choices.get(x, 0) for x in letters], color=colors)
             ax.set_title(f"{item.question or item.cell} (key {item.key or '?'})", fontsize=9)
             ax.tick_params(labelsize=8)
@@ -377,7 +379,7 @@ def _figures(items: list[Item], assignment: str) -> list[tuple[str, str]]:
             (
                 "Letters chosen in each multiple-choice question: the key in green, the "
                 "distractors in orange (the tallest orange bar is the misconception to teach "
-                "again).",
+                "again), blank or invalid answers in grey.",
                 _svg(fig),
             )
         )
@@ -388,6 +390,7 @@ def _figures(items: list[Item], assignment: str) -> list[tuple[str, str]]:
         ax = fig.add_subplot()
         ax.barh([i.cell for i in coding][::-1], [i.failed for i in coding][::-1], color="#0072B2")
         ax.set(xlabel="students who failed the test")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(labelsize=8)
         figures.append(("Students who failed each coding test.", _svg(fig)))
     return figures
