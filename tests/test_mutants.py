@@ -184,7 +184,8 @@ def _names(source: str, *, defined: bool) -> set[str]:
 
 @functools.cache
 def dependencies(assignment: str) -> dict[str, frozenset[str]]:
-    """Task -> the other tasks whose answers its answer or its tests read (by name).
+    """Task -> the other tasks whose answers its answer or its tests read (by name), directly
+    or through another task.
 
     A wrong answer to a task is never packed with a wrong answer to a task it depends on or
     that depends on it; the blank students check that nothing else depends on anything.
@@ -200,12 +201,32 @@ def dependencies(assignment: str) -> dict[str, frozenset[str]]:
         task: set().union(*(_names(by_id[g], defined=True) for g in ids))
         for task, ids in answers.items()
     }
-    out = {}
+    # a given cell that reads a task's names passes the dependency on: Task 4's measurements
+    # call the given make_stack, which builds Task 1's ResidualBlocks
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
+            continue
+        read = _names(cell.source, defined=False)
+        for task in groups:
+            if read & defined[task]:
+                defined[task] |= _names(cell.source, defined=True)
+    direct = {}
     for task in groups:
         read = set().union(
             *(_names(by_id[g], defined=False) for g in (*answers[task], *groups[task]))
         )
-        out[task] = frozenset(t for t in groups if t != task and read & defined[t])
+        direct[task] = {t for t in groups if t != task and read & defined[t]}
+    # through other tasks too: a task that reads B, where B reads A, fails when A is wrong
+    out = {}
+    for task in groups:
+        seen, todo = set(), list(direct[task])
+        while todo:
+            other = todo.pop()
+            if other not in seen and other != task:
+                seen.add(other)
+                todo.extend(direct[other])
+        out[task] = frozenset(seen)
     return out
 
 
