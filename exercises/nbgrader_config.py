@@ -67,8 +67,10 @@ c.CourseDirectory.root = str(HERE)
 
 # The exchange is where released assignments wait for students and submissions wait for the
 # instructor. On a JupyterHub it is a directory that every user can reach, by default
-# /srv/nbgrader/exchange, which is also where the students' own nbgrader looks. To try the
-# whole cycle on one machine, point VG_EXCHANGE at a private directory, e.g.
+# /srv/nbgrader/exchange. Students' nbgrader never reads this file: it finds the course and
+# the same exchange through student_nbgrader_config.py, copied to their ~/.jupyter (or the
+# image's /etc/jupyter); without it nbgrader 0.9 looks in /usr/local/share/nbgrader/exchange.
+# To try the whole cycle on one machine, point VG_EXCHANGE at a private directory, e.g.
 # `VG_EXCHANGE=$PWD/exchange nbgrader release_assignment ...` (exercises/exchange/ is git-ignored).
 c.Exchange.root = os.environ.get("VG_EXCHANGE", "/srv/nbgrader/exchange")
 
