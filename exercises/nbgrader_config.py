@@ -50,8 +50,8 @@ from pathlib import Path
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import (
     ClearHiddenTests,
-    ClearOutput,
     ClearMarkScheme,
+    ClearOutput,
     ClearSolutions,
     Execute,
     GetGrades,

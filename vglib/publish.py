@@ -123,7 +123,7 @@ def publish(
     out = Path(out).resolve()
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} is not empty: publish into a new folder")
-    if out == repo or repo in out.parents and out.relative_to(repo).parts[0] in PUBLIC:
+    if out == repo or (repo in out.parents and out.relative_to(repo).parts[0] in PUBLIC):
         raise ValueError(f"{out} is inside the files it would copy")
     missing = [name for name in PUBLIC if not (repo / name).exists()]
     if missing:
