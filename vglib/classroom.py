@@ -244,7 +244,8 @@ def _hand_grading_done(submission) -> bool | None:
         grade
         for notebook in submission.notebooks
         for grade in notebook.grades
-        if grade.cell_type == "markdown" or grade.auto_score is None
+        # task cells (the rubrics) have grades too, worth 0 points: nothing to wait for
+        if grade.max_score and (grade.cell_type == "markdown" or grade.auto_score is None)
     ]
     if not manual:
         return None
