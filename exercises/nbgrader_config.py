@@ -4,7 +4,7 @@ Run every instructor command from this directory (``exercises/``), e.g.
 ``nbgrader generate_assignment saturating_activations``. ``source/`` holds the only
 hand-kept copy of each assignment; everything else here is generated.
 
-Besides the course layout, this file changes nbgrader's defaults in six ways; the
+Besides the course layout, this file changes nbgrader's defaults in seven ways; the
 preprocessors that do it live in :mod:`vglib.nbgrader_preprocessors`, where each is
 documented and tested (``tests/preprocessors/``). Three keep the answers away from students:
 
@@ -18,6 +18,14 @@ documented and tested (``tests/preprocessors/``). Three keep the answers away fr
   follow a failing visible test into the feedback. And in feedback, an error raised in a
   test cell keeps only its last line (``AssertionError: q1: the expected answer is ...``):
   the traceback of a failing hidden test quotes the hidden test's own source.
+
+One keeps what a student measured in front of the grader:
+
+* The outputs of the locked experiments that open questions cite (``dilemma_experiment``)
+  are kept from the submission and shown above the grading run's: one of them times
+  training steps, and a rerun on the grading machine prints other timings than the ones the
+  student cites (``KeepStudentRun`` in place of nbgrader's ``ClearOutput``, ``ShowStudentRun``
+  after execution).
 
 Three keep a submission from costing a student more than it must:
 
@@ -43,6 +51,7 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import (
     ClearHiddenTests,
     ClearMarkScheme,
+    ClearOutput,
     ClearSolutions,
     Execute,
     GetGrades,
@@ -52,7 +61,9 @@ from nbgrader.preprocessors import (
 from vglib.nbgrader_preprocessors import (
     ClearSolutionsKeepStub,
     ExecuteSurvivingDeadKernel,
+    KeepStudentRun,
     ShortTestTracebacks,
+    ShowStudentRun,
     StderrIsNotAFailure,
     insert_preprocessors_after,
     replace_preprocessor,
@@ -67,8 +78,10 @@ c.CourseDirectory.root = str(HERE)
 
 # The exchange is where released assignments wait for students and submissions wait for the
 # instructor. On a JupyterHub it is a directory that every user can reach, by default
-# /srv/nbgrader/exchange, which is also where the students' own nbgrader looks. To try the
-# whole cycle on one machine, point VG_EXCHANGE at a private directory, e.g.
+# /srv/nbgrader/exchange. Students' nbgrader never reads this file: it finds the course and
+# the same exchange through student_nbgrader_config.py, copied to their ~/.jupyter (or the
+# image's /etc/jupyter); without it nbgrader 0.9 looks in /usr/local/share/nbgrader/exchange.
+# To try the whole cycle on one machine, point VG_EXCHANGE at a private directory, e.g.
 # `VG_EXCHANGE=$PWD/exchange nbgrader release_assignment ...` (exercises/exchange/ is git-ignored).
 c.Exchange.root = os.environ.get("VG_EXCHANGE", "/srv/nbgrader/exchange")
 
@@ -92,14 +105,21 @@ c.GenerateAssignment.preprocessors = replace_preprocessor(
     ClearSolutions,
     ClearSolutionsKeepStub,
 )
-c.Autograde.autograde_preprocessors = replace_preprocessor(
+c.Autograde.sanitize_preprocessors = replace_preprocessor(
+    Autograde.class_traits()["sanitize_preprocessors"].default(), ClearOutput, KeepStudentRun
+)
+c.Autograde.autograde_preprocessors = insert_preprocessors_after(
     replace_preprocessor(
-        Autograde.class_traits()["autograde_preprocessors"].default(),
-        Execute,
-        ExecuteSurvivingDeadKernel,
+        replace_preprocessor(
+            Autograde.class_traits()["autograde_preprocessors"].default(),
+            Execute,
+            ExecuteSurvivingDeadKernel,
+        ),
+        IgnorePattern,
+        StderrIsNotAFailure,
     ),
-    IgnorePattern,
-    StderrIsNotAFailure,
+    ExecuteSurvivingDeadKernel,
+    [ShowStudentRun],
 )
 c.GenerateFeedback.preprocessors = insert_preprocessors_after(
     GenerateFeedback.class_traits()["preprocessors"].default(),

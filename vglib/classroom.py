@@ -6,6 +6,8 @@ nbgrader does the work; this module adds what a class of real submissions needs 
     python -m vglib.classroom autograde                # autograde every collected assignment
     python -m vglib.classroom autograde initialization --timeout 30 --jobs 2
     python -m vglib.classroom report initialization    # item analysis of the graded class
+    python -m vglib.classroom feedback initialization   # after hand grading (vglib.feedback)
+    python -m vglib.classroom publish ../public         # the public course (vglib.publish)
 
 Run it from the course directory (``exercises/``) or pass ``--course-dir``. nbgrader is
 driven through its Python API (:class:`nbgrader.apps.NbGraderAPI`), configured by the same
@@ -87,6 +89,8 @@ class Outcome:
     max_score: float | None = None
     graded: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The hand-graded answers: None if there are none, else whether all of them are graded.
+    hand_graded: bool | None = None
 
     @property
     def status(self) -> str:
@@ -246,11 +250,31 @@ def _read_gradebook(api, assignment: str, outcomes: dict[str, Outcome]) -> None:
             except MissingEntry:
                 continue
             outcome.score, outcome.max_score = submission.score, submission.max_score
+            outcome.hand_graded = _hand_grading_done(submission)
             if submission.total_seconds_late > 0:
                 note = f"submitted {_duration(submission.total_seconds_late)} after the due date"
                 if submission.late_submission_penalty:
                     note += f" ({submission.late_submission_penalty:g} points off)"
                 outcome.notes.append(note)
+
+
+def _hand_grading_done(submission) -> bool | None:
+    """None if nothing is graded by hand, else whether every such answer has its grade.
+
+    Answer cells graded by hand are nbgrader's markdown grade cells (and code cells with
+    manual points); nbgrader marks each ``needs_manual_grade`` until a grader enters a score
+    in the formgrader (an answer left blank is scored zero by autograding and needs none).
+    """
+    manual = [
+        grade
+        for notebook in submission.notebooks
+        for grade in notebook.grades
+        # task cells (the rubrics) have grades too, worth 0 points: nothing to wait for
+        if grade.max_score and (grade.cell_type == "markdown" or grade.auto_score is None)
+    ]
+    if not manual:
+        return None
+    return not any(grade.needs_manual_grade for grade in manual)
 
 
 def _inspect_notebook(autograded: Path, submitted: Path) -> list[str]:
@@ -307,8 +331,13 @@ def _edited_locked_cells(submitted: Path) -> list[str]:
 
 def _banner(outcome: Outcome) -> str:
     if outcome.graded:
-        head = f"Autograded score: {outcome.score:g} of {outcome.max_score:g} points"
-        head += " (answers graded by hand are added later)."
+        points = f"{outcome.score:g} of {outcome.max_score:g} points"
+        if outcome.hand_graded is None:
+            head = f"Score: {points}."
+        elif outcome.hand_graded:
+            head = f"Score: {points}, including the answers graded by hand."
+        else:
+            head = f"Autograded score: {points} (answers graded by hand are added later)."
     else:
         head = "This submission could not be graded automatically."
     items = "".join(f"<li>{html.escape(note)}</li>" for note in outcome.notes)
@@ -693,6 +722,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     items = sub.add_parser("report", help="item analysis of a graded assignment")
     items.add_argument("assignment")
+    fb = sub.add_parser("feedback", help="regenerate feedback after hand grading (vglib.feedback)")
+    fb.add_argument("assignments", nargs="*")
+    pub = sub.add_parser("publish", help="write the public course, without instructor material")
+    pub.add_argument("out", type=Path, help="a new folder")
+    pub.add_argument("--assignments", nargs="+", help="release only these (default: all)")
     args = parser.parse_args(argv)
     if not (args.course_dir / "nbgrader_config.py").exists():
         parser.error(f"{args.course_dir} has no nbgrader_config.py: run from exercises/")
@@ -701,6 +735,15 @@ def main(argv: list[str] | None = None) -> int:
             release(args.course_dir, args.assignments)
         elif args.command == "report":
             report(args.course_dir, args.assignment, out=sys.stdout)
+        elif args.command == "feedback":
+            from vglib.feedback import refresh_feedback
+
+            refresh_feedback(args.course_dir, args.assignments)
+        elif args.command == "publish":
+            from vglib.publish import publish
+
+            done = publish(args.out, course_dir=args.course_dir, assignments=args.assignments)
+            print(f"public course in {args.out}, released: {', '.join(done)}")
         else:
             autograde(args.course_dir, args.assignments, timeout=args.timeout, jobs=args.jobs)
     except (ValueError, RuntimeError) as err:

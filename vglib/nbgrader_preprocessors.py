@@ -1,4 +1,4 @@
-"""The course's changes to nbgrader's pipelines: four preprocessors and two list helpers.
+"""The course's changes to nbgrader's pipelines: six preprocessors and two list helpers.
 
 ``exercises/nbgrader_config.py`` puts these classes into nbgrader's own preprocessor lists;
 this module holds their code, so that the config only configures and the classes can be
@@ -12,6 +12,10 @@ nbgrader, for one reason:
   that cell and the code cells after it, not the whole submission.
 * :class:`StderrIsNotAFailure` (``autograde``): what a cell wrote to stderr is kept as
   ordinary output, so a library warning does not score a passing test as zero.
+* :class:`KeepStudentRun` and :class:`ShowStudentRun` (``autograde``): the outputs of the
+  cells named in ``KeepStudentRun.grade_ids`` (the locked experiments that open questions
+  cite, some of which time things) are kept from the submission and shown above the grading
+  run's, so that a grader reads the numbers the student saw, not a rerun's.
 * :class:`ShortTestTracebacks` (``generate_feedback``): an error in a test cell keeps only
   ``ename: evalue``, so the feedback never quotes hidden tests.
 
@@ -25,15 +29,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
+from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import ClearSolutions, Execute, NbGraderPreprocessor
-from traitlets import Unicode
+from nbgrader.preprocessors import ClearOutput, ClearSolutions, Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade
+from traitlets import List, Unicode
 
 __all__ = [
     "ClearSolutionsKeepStub",
     "ExecuteSurvivingDeadKernel",
+    "KeepStudentRun",
     "ShortTestTracebacks",
+    "ShowStudentRun",
     "StderrIsNotAFailure",
     "insert_preprocessors_after",
     "replace_preprocessor",
@@ -164,6 +171,69 @@ class StderrIsNotAFailure(NbGraderPreprocessor):
                     output.text = "".join(
                         self.marker + line for line in output.text.splitlines(keepends=True)
                     )
+        return cell, resources
+
+
+#: Cell metadata key under which :class:`KeepStudentRun` keeps the submitted outputs.
+STUDENT_RUN_KEY = "vglib_student_run"
+
+
+class KeepStudentRun(ClearOutput):
+    """Clear outputs before grading, except the student's run of the listed cells.
+
+    In autograding's first (sanitizing) step, in place of nbgrader's
+    :class:`~nbgrader.preprocessors.ClearOutput`. The outputs of a non-graded code cell whose
+    grade_id is in :attr:`grade_ids` are moved into the cell's metadata (execution would
+    overwrite them); :class:`ShowStudentRun` puts them back after execution. A graded cell
+    is never kept: its score must come from the grading run.
+    """
+
+    grade_ids = List(
+        Unicode(),
+        default_value=["dilemma_experiment"],
+        help="grade_ids of the cells whose submitted outputs graders must see",
+    ).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in self.grade_ids and not is_grade(cell):
+            cell.metadata[STUDENT_RUN_KEY] = cell.get("outputs", [])
+        return super().preprocess_cell(cell, resources, index)
+
+
+class ShowStudentRun(NbGraderPreprocessor):
+    """Show the student's run of a kept cell above the grading run's (after execution).
+
+    The cell's outputs become: a heading line, the outputs the submission had (or a line
+    saying it had none), a second heading, then the outputs of the grading run.
+    """
+
+    student_heading = Unicode(
+        "--- the student's own run (as submitted; cite and grade these numbers) ---\n",
+        help="First line of the kept outputs",
+    ).tag(config=True)
+    grading_heading = Unicode(
+        "--- the grading run (timings differ between machines) ---\n",
+        help="Line between the kept outputs and the grading run's",
+    ).tag(config=True)
+    no_output = Unicode(
+        "(the submitted notebook has no output of this cell: the student did not run it "
+        "or cleared it)\n",
+        help="What stands in for kept outputs that are empty",
+    ).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if STUDENT_RUN_KEY not in cell.metadata:
+            return cell, resources
+        kept = [from_dict(out) for out in cell.metadata.pop(STUDENT_RUN_KEY)]
+        if not kept:
+            kept = [new_output("stream", name="stdout", text=self.no_output)]
+        cell.outputs = [
+            new_output("stream", name="stdout", text=self.student_heading),
+            *kept,
+            new_output("stream", name="stdout", text=self.grading_heading),
+            *cell.get("outputs", []),
+        ]
         return cell, resources
 
 

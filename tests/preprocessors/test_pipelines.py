@@ -9,6 +9,7 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import (
     ClearHiddenTests,
     ClearMarkScheme,
+    ClearOutput,
     ClearSolutions,
     Execute,
     GetGrades,
@@ -19,7 +20,9 @@ from traitlets.config.loader import PyFileConfigLoader
 from vglib.nbgrader_preprocessors import (
     ClearSolutionsKeepStub,
     ExecuteSurvivingDeadKernel,
+    KeepStudentRun,
     ShortTestTracebacks,
+    ShowStudentRun,
     StderrIsNotAFailure,
     insert_preprocessors_after,
     replace_preprocessor,
@@ -65,8 +68,13 @@ def test_the_course_config_changes_exactly_nbgrader_s_pipelines(monkeypatch):
     generate[generate.index(ClearSolutions)] = ClearSolutionsKeepStub
     assert config.GenerateAssignment.preprocessors == generate
 
+    sanitize = _default(Autograde, "sanitize_preprocessors")
+    sanitize[sanitize.index(ClearOutput)] = KeepStudentRun
+    assert config.Autograde.sanitize_preprocessors == sanitize
+
     autograde = _default(Autograde, "autograde_preprocessors")
-    autograde[autograde.index(Execute)] = ExecuteSurvivingDeadKernel
+    at = autograde.index(Execute)
+    autograde[at : at + 1] = [ExecuteSurvivingDeadKernel, ShowStudentRun]
     autograde[autograde.index(IgnorePattern)] = StderrIsNotAFailure
     assert config.Autograde.autograde_preprocessors == autograde
 
