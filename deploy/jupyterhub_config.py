@@ -20,7 +20,10 @@ Who is who is decided by Unix accounts and groups, nothing else:
   ``exercises/``), with every nbgrader extension. Only members of the instructor group may
   open it (the role below grants ``access:services!service=vanishing-gradients``); to anyone
   else the hub answers 403. Instructors release, collect, grade and return feedback there,
-  in its formgrader page or its terminal (``python -m vglib.classroom autograde``).
+  in its formgrader page or its terminal (``python -m vglib.classroom autograde``). It
+  collects a submission only when the Unix user who made it is the student it names
+  (``jupyter/grader``); students' submissions are readable by the grader only
+  (``jupyter/student``).
 * **The exchange** is a directory on this machine: its root is writable by everyone with
   the sticky bit (nbgrader's fetch and submit refuse a root they cannot write to), and the
   course's folder in it is created here, owned by the grader account, before any student can
@@ -95,16 +98,24 @@ def _ensure_exchange() -> None:
         )
 
 
+def _make_private(path: Path, log=None) -> None:
+    """Readable by its owner only (Debian's useradd makes homes that everyone can read)."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        os.chmod(path, stat.S_IMODE(mode) & 0o700)
+        if log is not None:
+            log.warning("%s was readable by others: made it private (700)", path)
+
+
 def _private_home(spawner) -> None:
     """Before a server starts: its user's home is readable by that user only."""
-    home = Path(pwd.getpwnam(spawner.user.name).pw_dir)
-    mode = home.stat().st_mode
-    if mode & 0o077:
-        os.chmod(home, stat.S_IMODE(mode) & 0o700)
-        spawner.log.warning("%s was readable by others: made it private (700)", home)
+    _make_private(Path(pwd.getpwnam(spawner.user.name).pw_dir), spawner.log)
 
 
 _ensure_exchange()
+# solutions, hidden tests, mark schemes and the gradebook: the grader's alone
+_make_private(Path(pwd.getpwnam(GRADER).pw_dir))
+_make_private(COURSE_DIR)
 
 # --- who may log in ----------------------------------------------------------------------------
 
@@ -141,6 +152,8 @@ c.JupyterHub.services = [
         "cwd": str(COURSE_DIR),
         "environment": {
             "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+            # the grader-side rule of jupyter/grader (only genuine submissions are collected)
+            "JUPYTER_CONFIG_PATH": str(DEPLOY / "jupyter" / "grader"),
             "VG_EXCHANGE": str(EXCHANGE),
             "PATH": PATH,
         },
