@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
 import socket
 import struct
@@ -116,6 +117,7 @@ class Machine:
         self.users: list[str] = []
         self.groups: list[str] = []
         self.uids: set[int] = set()
+        self.acl_dirs: list[Path] = []
         self._undo: list[tuple[str, object]] = []
 
     def run(self, *args: str) -> None:
@@ -148,6 +150,7 @@ class Machine:
             mode = directory.stat().st_mode
             original = os.getxattr(directory, _ACL_XATTR) if _read_acl(directory) else None
             self._undo.append(("acl", (directory, original, mode, uids)))
+            self.acl_dirs.append(directory)
             entries = _read_acl(directory) or [
                 (_USER_OBJ, (mode >> 6) & 7, _NO_ID),
                 (_GROUP_OBJ, (mode >> 3) & 7, _NO_ID),
@@ -178,6 +181,12 @@ class Machine:
         errors = []
         # processes first: userdel refuses a user who still runs something
         terminate(processes_of(self.uids))
+        for scratch in ("/tmp", "/var/tmp", "/dev/shm"):  # then what they left outside home
+            for path in _owned_by(Path(scratch), self.uids):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
         for kind, what in reversed(self._undo):
             try:
                 if kind == "user":
@@ -198,7 +207,26 @@ class Machine:
         left += [f"user {name}" for name in self.users if _exists_user(name)]
         left += [f"group {name}" for name in self.groups if _exists_group(name)]
         left += [f"home /home/{name}" for name in self.users if Path("/home", name).exists()]
+        left += [
+            f"ACL entry for uid {uid} on {directory}"
+            for directory in self.acl_dirs
+            for tag, _, uid in _read_acl(directory) or []
+            if tag == _USER and uid in self.uids
+        ]
+        for scratch in ("/tmp", "/var/tmp", "/dev/shm"):  # what their processes may leave
+            left += [f"file {path}" for path in _owned_by(Path(scratch), self.uids)]
         return left
+
+
+def _owned_by(directory: Path, uids: set[int]) -> list[Path]:
+    found = []
+    for path in directory.iterdir():
+        try:
+            if path.lstat().st_uid in uids:
+                found.append(path)
+        except FileNotFoundError:  # removed meanwhile
+            continue
+    return found
 
 
 def _exists_user(name: str) -> bool:
