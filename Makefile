@@ -7,9 +7,18 @@ STAMP  := $(VENV)/.installed
 # nbgrader calls tools such as alembic from the PATH; the course's own tools come first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test lint bench clean venv
+.PHONY: book test lint bench clean venv proxy
 
 venv: $(STAMP)
+
+# The JupyterHub test (tests/test_hub.py) and deploy/ need configurable-http-proxy, which is
+# an npm package: `npm ci` installs the version locked in deploy/package-lock.json.
+PROXY := deploy/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY): deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { echo "note: npm not found; the JupyterHub test needs it (apt-get install npm)"; exit 0; }
+	npm ci --prefix deploy --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # torch is installed first and pinned: 2.13.0 comes from the machine's local CPU wheel,
 # and installing it before anything else keeps every later resolver step from pulling CUDA builds.
@@ -27,7 +36,7 @@ book: $(STAMP)
 
 # Every core by default (pytest-xdist; tests/conftest.py groups what shares a fixture).
 JOBS ?= auto
-test: $(STAMP)
+test: $(STAMP) proxy
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
