@@ -11,7 +11,7 @@ For every graded cell of the assignment:
   same score on the cell or on the rest;
 * for a **multiple-choice question** (a test cell that calls
   :func:`vglib.grading.check_answer`), how many students chose each letter, read from the
-  answer cell of each autograded notebook (``q1 = "B"``), the key (recovered from the digest)
+  answer cell of each autograded notebook (the letter assigned to ``q1`` and so on), the key (recovered from the digest)
   and the distractor that drew most students: the misconception to teach again;
 * for a **coding test**, how many students failed it (scored less than its points) and the
   most common failure message, read from the error output of the autograded notebooks.
@@ -186,7 +186,7 @@ def _checks(source: str) -> list[tuple[str, str, str]]:
 
 
 def _answer(source: str, question: str) -> str | None:
-    """The string last assigned to ``question`` in a cell (``q1 = "B"``), if any."""
+    """The string last assigned to ``question`` in a cell (``qN = "<letter>"``), if any."""
     value = None
     try:
         for node in ast.walk(ast.parse(source)):
