@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ import pytest
 from leaks import find_leaks, secret_snippets
 from nbgrader_course import (
     NBGRADER,
+    ROOT,
     copy_course,
     course_env,
     nbgrader_meta,
@@ -363,3 +365,8 @@ def test_item_report_on_the_class(graded):
     failed = {cell: row for cell, row in rows.items() if row["kind"] == "coding test"}
     assert all(int(row["failed"]) >= 1 for row in failed.values())  # bob's blank fails all
     assert (reports / f"{ASSIGNMENT}-items.html").read_text().count("<svg") == 3
+    # for a person to look at: the report on the fault-injected class
+    artifacts = ROOT / "test-artifacts" / "reports"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for suffix in ("csv", "html"):
+        shutil.copy(reports / f"{ASSIGNMENT}-items.{suffix}", artifacts)
