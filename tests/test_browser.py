@@ -13,26 +13,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from book_pages import ROOT, toc_files
+from chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The flags a root, offline, headless machine needs (no sandbox as root; no background
-# connections that a closed network refuses).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -64,8 +51,7 @@ def site(html_dir):
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}; install Debian's `chromium` package")
+    require_chromium()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 import requests
+from chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from hub_machine import Machine, alive, closed_ancestors, free_port, processes_of, terminate
 from nbgrader_course import (
     COURSE_ID,
@@ -61,16 +62,6 @@ DEPLOY = ROOT / "deploy"
 PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: What each student hands in: every answer, the multiple-choice letters only, or a notebook
 #: whose first answer kills the kernel.
 WORK = {"stu1": "solved", "stu2": "partly", "stu3": "broken"}
@@ -611,8 +602,7 @@ def test_homes_are_private(hub_class):
 
 def test_screenshots_of_the_formgrader_and_a_students_assignment_list(hub_class):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}; install Debian's `chromium` package")
+    require_chromium()
     run = hub_class
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     local = urlparse(run.hub_url).netloc
