@@ -37,7 +37,7 @@ book: $(STAMP)
 # Every core by default (pytest-xdist; tests/conftest.py groups what shares a fixture).
 JOBS ?= auto
 test: $(STAMP) proxy
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
